@@ -6,11 +6,14 @@
  *  - earlier deadline first;
  *  - equal deadlines: the most recently scheduled first, because lws_dll2_add_sorted() drops a
  *    new node before the first node whose deadline is >= its own;
- *  - across lists: the lower list index wins a tie (lws scans its owners in order with `<`).
+ *  - across lists: the higher list index wins a tie, because __lws_sul_service_ripe() scans its
+ *    owners in order and takes a head `if (!hit || sul->us <= lowest)`.
  *
  * List 0 holds ordinary timers; list 1 (SUL_WAKE_IF_SUSPENDED) holds timers that may wake the
  * device from suspend: when the board suspends, it arms its RTC for `earliestWake()`.
  */
+
+import { UsageError } from '../util/errors.js';
 
 export type SulCallback = (sul: Sul) => void;
 
@@ -107,9 +110,14 @@ export class SulScheduler {
    * (and it counts as newly scheduled for tie order, as lws removes and re-inserts).
    */
   scheduleAt(sul: Sul, atUs: number, cb?: SulCallback, list: SulList = SUL_ONLY_IF_AWAKE): void {
+    if (!cb && !sul.cb) throw new UsageError('ERR_SUL_NO_CALLBACK', 'sul has no callback');
+    if (!Number.isFinite(atUs)) {
+      throw new UsageError('ERR_SUL_DEADLINE', 'sul deadline must be a finite number of µs', { atUs });
+    }
+    if (list !== SUL_ONLY_IF_AWAKE && list !== SUL_WAKE_IF_SUSPENDED) {
+      throw new UsageError('ERR_SUL_LIST', 'sul list must be SUL_ONLY_IF_AWAKE or SUL_WAKE_IF_SUSPENDED', { list });
+    }
     if (cb) sul.cb = cb;
-    if (!sul.cb) throw new TypeError('sul has no callback');
-    if (!Number.isFinite(atUs)) throw new RangeError('sul deadline must be a finite number of µs');
     if (sul.idx >= 0) this.lists[sul.list].remove(sul);
     sul.us = atUs;
     sul.list = list;
@@ -172,6 +180,6 @@ export class SulScheduler {
     const b = this.lists[1].a[0];
     if (!a) return b;
     if (!b) return a;
-    return b.us < a.us ? b : a;
+    return b.us <= a.us ? b : a;
   }
 }

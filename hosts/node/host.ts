@@ -1,0 +1,176 @@
+/**
+ * The Node.js Host: what the simulator and the tests run the core on. Clocks, the single wake
+ * timer and the wakeup pair live here; sockets are in tcp.ts, tls.ts, listener.ts and udp.ts.
+ * No protocol logic: bytes in, bytes out.
+ *
+ * Process lifetime: the wake timer is ref'd, so a loop with a deadline armed keeps Node alive
+ * until it fires, as a device loop would keep running; the wake socket is unref'd (unless
+ * `keepAlive`), so a loop with nothing armed and no sockets lets the process end. Sockets keep
+ * the process alive as Node sockets always do.
+ *
+ * The loop runner is called straight from Node's timer and socket callbacks. If it throws, the
+ * error is uncaught and ends the process: the runner (Context.service) is where callback errors
+ * are caught and logged, so anything escaping it is a bug to see at once.
+ */
+import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Host, NetIf, TcpOptions, TlsOptions, UdpOptions } from '../../src/net/host.js';
+import { UsageError } from '../../src/util/errors.js';
+import { nodeInterfaces } from './interfaces.js';
+import { NodeListener } from './listener.js';
+import type { NodeListenOptions } from './listener.js';
+import { DEFAULT_STREAM_LIMITS, NodeStream, connectTcp } from './tcp.js';
+import type { StreamLimits } from './tcp.js';
+import { NodeTlsStream, connectTls } from './tls.js';
+import { DEFAULT_UDP_QUEUE, NodeUdp } from './udp.js';
+import { WakeSocket } from './wakeup.js';
+
+export interface NodeHostOptions {
+  /** bytes a stream may have queued for sending before write() reports no room (64 KiB) */
+  highWaterMark?: number;
+  /** unread received bytes per stream past which reading pauses (64 KiB) */
+  readLimit?: number;
+  /** unread datagrams per UDP socket past which new ones are dropped (64) */
+  udpQueue?: number;
+  /** keep the process alive while the loop waits for nothing but wakeups (false) */
+  keepAlive?: boolean;
+}
+
+/** setTimeout's longest delay; longer waits are re-armed in steps */
+const MAX_TIMEOUT_MS = 0x7fffffff;
+
+function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 1) throw new UsageError('ERR_HOST_OPTION', `NodeHost: ${name} must be a positive integer`, { [name]: v });
+  return v;
+}
+
+export class NodeHost implements Host {
+  readonly name = 'node';
+  /** why the loop ran: its wake timer, or a wakeup (from this thread or another) */
+  readonly stats = { timerRuns: 0, wakeRuns: 0 };
+  private readonly limits: StreamLimits;
+  private readonly udpQueue: number;
+  private readonly wake: WakeSocket;
+  private runner: (() => void) | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAtUs: number | undefined;
+  private closed = false;
+
+  /** A host whose wake socket is bound, so wakeTarget() can be handed out at once. */
+  static async open(opts: NodeHostOptions = {}): Promise<NodeHost> {
+    const h = new NodeHost(opts);
+    await h.ready();
+    return h;
+  }
+
+  constructor(opts: NodeHostOptions = {}) {
+    this.limits = {
+      highWaterMark: positiveInt('highWaterMark', opts.highWaterMark, DEFAULT_STREAM_LIMITS.highWaterMark),
+      readLimit: positiveInt('readLimit', opts.readLimit, DEFAULT_STREAM_LIMITS.readLimit),
+    };
+    this.udpQueue = positiveInt('udpQueue', opts.udpQueue, DEFAULT_UDP_QUEUE);
+    this.wake = new WakeSocket(() => {
+      this.stats.wakeRuns++;
+      this.runner?.();
+    }, opts.keepAlive ?? false);
+  }
+
+  /** Resolves once the wake socket is bound (binding takes one turn of Node's loop). */
+  ready(): Promise<void> {
+    return this.wake.bound();
+  }
+
+  nowUs(): number {
+    return Math.floor(performance.now() * 1000);
+  }
+
+  wallUs(): number {
+    return Date.now() * 1000;
+  }
+
+  /** The deadline the wake timer is armed for, if any. */
+  get wakeTimerUs(): number | undefined {
+    return this.timerAtUs;
+  }
+
+  /** Arms the one timer (re-arming replaces, undefined disarms). A no-op once closed. */
+  setWakeTimer(atUs: number | undefined): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAtUs = undefined;
+    if (atUs === undefined || this.closed) return;
+    if (!Number.isFinite(atUs)) throw new UsageError('ERR_WAKE_TIMER', 'wake timer deadline must be a finite number of µs', { atUs });
+    this.timerAtUs = atUs;
+    this.armTimer(atUs);
+  }
+
+  setLoopRunner(run: () => void): void {
+    this.runner = run;
+  }
+
+  /** Makes the loop run soon; many calls before it runs make one run. A no-op once closed. */
+  wakeup(): void {
+    this.wake.wake();
+  }
+
+  wakeTarget(): { address: string; port: number } {
+    if (this.closed) throw new UsageError('ERR_HOST_CLOSED', 'the host is closed');
+    const port = this.wake.port;
+    if (port === undefined) throw new UsageError('ERR_HOST_NOT_READY', 'the wake socket is still binding: await host.ready()');
+    return { address: '127.0.0.1', port };
+  }
+
+  random(into: Uint8Array): void {
+    randomFillSync(into);
+  }
+
+  tcp(opts: TcpOptions): NodeStream {
+    return connectTcp(opts, this.limits);
+  }
+
+  listener(opts: NodeListenOptions): NodeListener {
+    return new NodeListener(opts, this.limits);
+  }
+
+  udp(opts: UdpOptions): NodeUdp {
+    return new NodeUdp(opts, this.udpQueue);
+  }
+
+  tls(opts: TlsOptions): NodeTlsStream {
+    return connectTls(opts, this.limits);
+  }
+
+  interfaces(): NetIf[] {
+    return nodeInterfaces();
+  }
+
+  /** Disarms the timer and closes the wake socket; the loop will not run again. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.setWakeTimer(undefined);
+    this.wake.close();
+    this.runner = undefined;
+  }
+
+  private armTimer(atUs: number): void {
+    const ms = Math.min(MAX_TIMEOUT_MS, Math.max(0, Math.ceil((atUs - this.nowUs()) / 1000)));
+    this.timer = setTimeout(() => this.onTimer(), ms);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const at = this.timerAtUs;
+    if (at === undefined || this.closed) return;
+    // Node's timers tick in whole ms on their own clock, and long waits are split: never run
+    // the loop before the deadline it asked for
+    if (this.nowUs() < at) {
+      this.armTimer(at);
+      return;
+    }
+    this.timerAtUs = undefined;
+    this.stats.timerRuns++;
+    this.runner?.();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The host simulator: one simulated device (a Context on a NodeHost with the host-sim board),
+ * rebooted in-process when its board's reboot op runs. Events go to one listener, so the CLI
+ * can print a timeline and tests can watch the same stream.
+ */
+import { Context } from '../../../src/loop/context.js';
+import type { LogLevel, LogRecord } from '../../../src/loop/log.js';
+import type { TransitionRecord } from '../../../src/system/state.js';
+import { SysState } from '../../../src/system/states.js';
+import type { LwsxError } from '../../../src/util/errors.js';
+import { HostSimBoard } from '../../../targets/host-sim/board.js';
+import { NodeHost } from '../host.js';
+
+export type SimEvent =
+  | { type: 'boot'; boot: number; board: string; serial: string; firmwareVersion: string; deviceType: string; host: string }
+  | { type: 'state'; boot: number; sinceBootMs: number; kind: TransitionRecord['kind']; from: string; state: string; heldBy?: string; error?: string }
+  | { type: 'log'; boot: number; sinceBootMs: number; level: LogLevel; subsystem: string; msg: string; fields?: Record<string, unknown> }
+  | { type: 'board'; boot: number; what: string; fields: Record<string, unknown> }
+  | { type: 'error'; boot: number; code: string; message: string; detail?: Record<string, unknown> }
+  | { type: 'operational'; boot: number; sinceBootMs: number }
+  | { type: 'destroyed'; boot: number; sinceBootMs: number };
+
+export interface SimulatorOptions {
+  boardFile: string;
+  policyFile?: string;
+  logLevel?: LogLevel;
+  onEvent(e: SimEvent): void;
+}
+
+export class Simulator {
+  ctx: Context | undefined;
+  board: HostSimBoard | undefined;
+  /** how many times the device has booted (1 after start) */
+  boots = 0;
+  private readonly opts: SimulatorOptions;
+
+  constructor(opts: SimulatorOptions) {
+    this.opts = opts;
+  }
+
+  /** Boots the device; throws the board file's typed error if it is malformed. */
+  start(): Context {
+    const host = new NodeHost();
+    const boot = ++this.boots;
+    const emit = this.opts.onEvent;
+    let board: HostSimBoard;
+    try {
+      board = new HostSimBoard({
+        host,
+        boardFile: this.opts.boardFile,
+        ...(this.opts.policyFile ? { policyFile: this.opts.policyFile } : {}),
+        onReboot: () => this.reboot(),
+        onEvent: (what, fields) => emit({ type: 'board', boot, what, fields }),
+      });
+    } catch (e) {
+      host.close();
+      throw e;
+    }
+    this.board = board;
+    const ms = (us: number): number => Math.round((us - ctx.createdUs) / 10) / 100;
+    const ctx: Context = new Context({
+      host,
+      board,
+      logLevel: this.opts.logLevel ?? 'notice',
+      log: (r: LogRecord) => {
+        // transitions are reported as state events, not twice
+        if (r.subsystem === 'system' && r.msg.startsWith('state ')) return;
+        const e: SimEvent = { type: 'log', boot, sinceBootMs: ms(r.atUs), level: r.level, subsystem: r.subsystem, msg: r.msg };
+        if (r.fields) e.fields = r.fields;
+        emit(e);
+      },
+      onError: (err: LwsxError) => {
+        const e: SimEvent = { type: 'error', boot, code: err.code, message: err.message };
+        if (err.detail) e.detail = { ...err.detail };
+        emit(e);
+      },
+    });
+    this.ctx = ctx;
+    const id = board.description.identity;
+    emit({ type: 'boot', boot, board: board.description.board, serial: id.serial, firmwareVersion: id.firmwareVersion, deviceType: id.deviceType, host: host.name });
+    ctx.system.onTransitionRecord((rec) => {
+      const e: SimEvent = { type: 'state', boot, sinceBootMs: ms(rec.atUs), kind: rec.kind, from: rec.fromName, state: rec.toName };
+      if (rec.heldBy) e.heldBy = rec.heldBy;
+      if (rec.error) e.error = rec.error.message;
+      emit(e);
+      if (rec.kind !== 'held' && rec.kind !== 'error' && rec.to === SysState.OPERATIONAL) emit({ type: 'operational', boot, sinceBootMs: ms(rec.atUs) });
+      if (rec.kind !== 'held' && rec.kind !== 'error' && rec.to === SysState.CONTEXT_DESTROYING) emit({ type: 'destroyed', boot, sinceBootMs: ms(rec.atUs) });
+    });
+    return ctx;
+  }
+
+  /** The board's reboot: the running device goes away and a fresh one boots in this process. */
+  reboot(): void {
+    const old = this.ctx;
+    // let the reboot op return before the context it was called from is torn down
+    queueMicrotask(() => {
+      old?.destroy();
+      this.start();
+    });
+  }
+
+  /** Steps the device to CONTEXT_DESTROYING and releases its host. */
+  stop(): void {
+    this.ctx?.destroy();
+  }
+}

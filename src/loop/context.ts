@@ -1,0 +1,210 @@
+/**
+ * The Context: one per device, one loop. It owns the sul scheduler, the system state machine,
+ * SMD and the attach mailbox, and it is the only thing the host calls back into: when the wake
+ * timer fires or another thread wakes the loop, the host runs `service()`.
+ *
+ * Boot starts one loop tick after construction (as lws), so the creator holds the Context
+ * before any notifier runs.
+ */
+import type { Host } from '../net/host.js';
+import { AttachMailbox } from '../system/attach.js';
+import type { Board } from '../system/board.js';
+import { NetifNotifier } from '../system/netif.js';
+import { PolicyLoadNotifier } from '../system/policy-load.js';
+import type { PolicyValidator } from '../system/policy-load.js';
+import { Smd } from '../system/smd.js';
+import type { SmdLoop } from '../system/smd.js';
+import { SysState } from '../system/states.js';
+import { System } from '../system/system.js';
+import { UsageError } from '../util/errors.js';
+import type { LwsxError } from '../util/errors.js';
+import { Logger } from './log.js';
+import type { LogLevel, LogSink } from './log.js';
+import { Sul, SulScheduler } from './sul.js';
+import type { SulCallback, SulList } from './sul.js';
+
+export interface ContextOptions {
+  host: Host;
+  board: Board;
+  log?: LogSink;
+  logLevel?: LogLevel;
+  /** where boot walks to; default OPERATIONAL */
+  bootTarget?: number;
+  smd?: { maxQueueDepth?: number; ttlUs?: number };
+  /** capacity of the cross-thread attach mailbox (records) */
+  attachCapacity?: number;
+  /** turns policy text into the policy object; default: it must be a JSON object */
+  policyValidator?: PolicyValidator;
+  /** a boot step failed for good (e.g. the policy): the device stays where it is */
+  onError?: (e: LwsxError) => void;
+}
+
+export type AttachHandler = (arg: number) => void;
+
+export class Context implements SmdLoop {
+  readonly host: Host;
+  readonly sul = new SulScheduler();
+  readonly logger: Logger;
+  readonly smd: Smd;
+  readonly system: System;
+  /** where other threads post attach requests (see AttachClient) */
+  readonly attachMailbox: AttachMailbox;
+  readonly netif: NetifNotifier;
+  readonly policyLoader: PolicyLoadNotifier;
+  /** monotonic µs at creation: the timeline's zero */
+  readonly createdUs: number;
+  private readonly deferred: Array<() => void> = [];
+  private readonly deferSul = new Sul(() => this.runDeferred());
+  private readonly attachHandlers = new Map<number, AttachHandler>();
+  private armedUs: number | undefined;
+  private destroyed = false;
+  private servicing = false;
+  /** the `now` of the pass in progress */
+  private serviceNowUs = 0;
+
+  constructor(opts: ContextOptions) {
+    this.host = opts.host;
+    this.createdUs = opts.host.nowUs();
+    this.logger = new Logger(opts.log, opts.logLevel ?? 'notice', () => this.host.nowUs());
+    this.smd = new Smd({ loop: this, ...opts.smd });
+    this.attachMailbox = AttachMailbox.create(opts.attachCapacity ?? 32);
+    this.system = new System({
+      board: opts.board,
+      logger: this.logger,
+      smd: this.smd,
+      nowUs: () => this.host.nowUs(),
+      defer: (fn) => this.defer(fn),
+    });
+    this.netif = new NetifNotifier(this.system, this.host);
+    this.system.register(this.netif);
+    this.policyLoader = new PolicyLoadNotifier(
+      this.system,
+      (e) => {
+        this.logger.err('system', e.message, { code: e.code, ...e.detail });
+        opts.onError?.(e);
+      },
+      opts.policyValidator,
+    );
+    this.system.register(this.policyLoader);
+    opts.board.start?.({
+      interfaceBound: (cfg) => this.netif.bound(cfg),
+      log: (msg, fields) => this.logger.notice('board', msg, fields),
+    });
+    const target = opts.bootTarget ?? SysState.OPERATIONAL;
+    this.host.setLoopRunner(() => this.service());
+    this.defer(() => this.system.resume(target));
+  }
+
+  nowUs(): number {
+    return this.host.nowUs();
+  }
+
+  /** The device's wall clock (the board's, if it keeps one), unix µs. */
+  wallUs(): number {
+    const ops = this.system.board.ops;
+    return ops.wallUs ? ops.wallUs() : this.host.wallUs();
+  }
+
+  /** Arms `sul` at absolute monotonic µs (SmdLoop). */
+  scheduleAt(sul: Sul, atUs: number, cb?: SulCallback, list?: SulList): void {
+    this.checkAlive();
+    // armed from inside a pass, even "now" means the next pass: lws's sul.us = now() + us is
+    // always later than the usnow the pass started with, so nothing runs twice in one pass
+    if (this.servicing && atUs <= this.serviceNowUs) atUs = this.serviceNowUs + 1;
+    this.sul.scheduleAt(sul, atUs, cb, list);
+    this.rearm();
+  }
+
+  /** Arms `sul` to fire `delayUs` from now (lws_sul_schedule). */
+  schedule(sul: Sul, delayUs: number, cb?: SulCallback, list?: SulList): void {
+    this.scheduleAt(sul, this.host.nowUs() + delayUs, cb, list);
+  }
+
+  cancel(sul: Sul): void {
+    this.sul.cancel(sul);
+  }
+
+  /** Runs `fn` on the next loop iteration, in the order deferred. */
+  defer(fn: () => void): void {
+    this.checkAlive();
+    this.deferred.push(fn);
+    if (!this.deferSul.armed) this.scheduleAt(this.deferSul, this.host.nowUs());
+  }
+
+  /** Handles attach requests other threads post on `channel` (arg is theirs). */
+  onAttach(channel: number, handler: AttachHandler): void {
+    this.attachHandlers.set(channel, handler);
+  }
+
+  /**
+   * One loop iteration: attach requests from other threads, then ripe timers; then the host's
+   * timer is armed for the next deadline. Errors thrown by callbacks are logged, never fatal.
+   */
+  service(): void {
+    if (this.destroyed || this.servicing) return;
+    this.servicing = true;
+    try {
+      this.attachMailbox.drain((channel, state, arg) => {
+        const h = this.attachHandlers.get(channel);
+        if (!h) {
+          this.logger.warn('attach', 'request on a channel nobody handles', { channel });
+          return;
+        }
+        this.system.attach(state, () => h(arg));
+      });
+      this.serviceNowUs = this.host.nowUs();
+      try {
+        this.sul.service(this.serviceNowUs);
+      } catch (e) {
+        this.logger.err('loop', `callback threw: ${(e as Error)?.message ?? String(e)}`, {
+          code: (e as { code?: string })?.code,
+        });
+      }
+    } finally {
+      this.servicing = false;
+    }
+    this.armedUs = undefined;
+    this.rearm();
+  }
+
+  /**
+   * Steps to CONTEXT_DESTROYING (notifiers hear it), then stops the loop and releases the host.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.system.state.transition(SysState.CONTEXT_DESTROYING);
+    this.destroyed = true;
+    this.host.setWakeTimer(undefined);
+    this.host.close();
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  private runDeferred(): void {
+    // take only what is queued now: work deferred by these callbacks runs next iteration
+    const batch = this.deferred.splice(0, this.deferred.length);
+    for (const fn of batch) {
+      try {
+        fn();
+      } catch (e) {
+        this.logger.err('loop', `deferred callback threw: ${(e as Error)?.message ?? String(e)}`, {
+          code: (e as { code?: string })?.code,
+        });
+      }
+    }
+  }
+
+  private rearm(): void {
+    if (this.servicing || this.destroyed) return;
+    const next = this.sul.earliest();
+    if (next === this.armedUs) return;
+    this.armedUs = next;
+    this.host.setWakeTimer(next);
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new UsageError('ERR_CONTEXT_DESTROYED', 'the context has been destroyed');
+  }
+}
