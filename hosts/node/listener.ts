@@ -7,12 +7,17 @@
  */
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
-import type { AcceptedTCP, ListenOptions, Listener, SocketCallbacks, TCP } from '../../src/net/host.js';
+import type { AcceptedTCP, ListenOptions, Listener, SocketCallbacks } from '../../src/net/host.js';
 import { UsageError } from '../../src/util/errors.js';
 import { socketError } from './errors.js';
 import type { SocketError } from './errors.js';
 import { NodeStream } from './tcp.js';
 import type { StreamLimits } from './tcp.js';
+
+/** A pending connection; adopting it gives the Node stream type. */
+export interface NodeAcceptedTCP extends AcceptedTCP {
+  adopt(callbacks: SocketCallbacks): NodeStream;
+}
 
 /** ListenOptions plus a way to hear that the listener failed (e.g. EADDRINUSE). */
 export interface NodeListenOptions extends ListenOptions {
@@ -68,12 +73,12 @@ export class NodeListener implements Listener {
     return new Promise((ok, fail) => this.boundWaiters.push({ ok, fail }));
   }
 
-  read(): AcceptedTCP | undefined {
+  read(): NodeAcceptedTCP | undefined {
     const s = this.pending.shift();
     if (!s) return undefined;
     let adopted = false;
     return {
-      adopt: (callbacks: SocketCallbacks): TCP => {
+      adopt: (callbacks: SocketCallbacks): NodeStream => {
         if (adopted) throw new UsageError('ERR_TCP_ADOPTED', 'this connection has been adopted already');
         adopted = true;
         const guards = this.guards.get(s);

@@ -40,7 +40,8 @@ export class Simulator {
 
   /** Boots the device; throws the board file's typed error if it is malformed. */
   start(): Context {
-    const host = new NodeHost();
+    // a device loop runs until it is destroyed: the host keeps the process alive until then
+    const host = new NodeHost({ keepAlive: true });
     const boot = ++this.boots;
     const emit = this.opts.onEvent;
     let board: HostSimBoard;

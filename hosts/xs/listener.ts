@@ -1,0 +1,44 @@
+/** A TCP listener on embedded:io/socket/listener; adopt() takes the connection over with `from`. */
+import Listener from 'embedded:io/socket/listener';
+import type { AcceptedTCP, ListenOptions, Listener as HostListener, SocketCallbacks, TCP } from '../../src/net/host.js';
+import { UsageError } from '../../src/util/errors.js';
+import type { NativeListener } from './native.js';
+import { adoptTcp } from './tcp.js';
+
+export class XsListener implements HostListener {
+  private readonly native: NativeListener;
+
+  constructor(opts: ListenOptions) {
+    const port = opts.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new UsageError('ERR_LISTEN_PORT', 'listener: port must be 0..65535', { port });
+    }
+    const native = new Listener({
+      port,
+      ...(opts.address !== undefined ? { address: opts.address } : {}),
+      onReadable: (count: number) => opts.onReadable(count),
+    });
+    this.native = native as unknown as NativeListener;
+  }
+
+  get port(): number {
+    return this.native.port;
+  }
+
+  read(): AcceptedTCP | undefined {
+    const from = this.native.read();
+    if (!from) return undefined;
+    let adopted = false;
+    return {
+      adopt: (callbacks: SocketCallbacks): TCP => {
+        if (adopted) throw new UsageError('ERR_TCP_ADOPTED', 'this connection has been adopted already');
+        adopted = true;
+        return adoptTcp(from, callbacks);
+      },
+    };
+  }
+
+  close(): void {
+    this.native.close();
+  }
+}
