@@ -163,8 +163,10 @@ export class Context implements SmdLoop {
     } finally {
       this.servicing = false;
     }
-    this.armedUs = undefined;
-    this.rearm();
+    if (this.destroyed) return;
+    // the pass may have been a timer firing or a wakeup: either way, tell the host afresh
+    this.armedUs = this.sul.earliest();
+    this.host.setWakeTimer(this.armedUs);
   }
 
   /**

@@ -36,6 +36,8 @@ test('boot waits one tick, then walks every state in lws order to OPERATIONAL', 
   expect(ctx.system.state.state).toBe(SysState.CONTEXT_CREATED);
   await host.run();
   expect(ctx.system.state.state).toBe(SysState.OPERATIONAL);
+  // nothing left to do: the host's timer is disarmed, not left at a stale deadline
+  expect(host.wakeAt).toBeUndefined();
   expect(heard).toEqual(SYS_STATE_NAMES.slice(SysState.PRE_PRIV_DROP, SysState.OPERATIONAL + 1));
 });
 
