@@ -35,6 +35,9 @@ const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'EHO
 
 export type StreamPhase = 'connecting' | 'connected';
 
+/** an event listener as node:events declares it (its arguments depend on the event) */
+type NodeListenerFn = (...args: any[]) => void;
+
 export class NodeStream implements TCP {
   protected readonly socket: Socket;
   private readonly cb: SocketCallbacks;
@@ -54,6 +57,8 @@ export class NodeStream implements TCP {
   /** close() was called, or onError was delivered: no more callbacks */
   private finished = false;
   private closedByUser = false;
+  /** our listeners, to take off again without touching the ones Node itself relies on */
+  private readonly listeners: Array<[string, NodeListenerFn]> = [];
 
   constructor(socket: Socket, callbacks: SocketCallbacks, limits: StreamLimits, phase: StreamPhase, readyEvent: 'connect' | 'secureConnect' = 'connect') {
     this.socket = socket;
@@ -61,12 +66,12 @@ export class NodeStream implements TCP {
     this.limits = limits;
     this.ready = phase === 'connected';
     this.tcpConnected = phase === 'connected';
-    socket.on('connect', () => { this.tcpConnected = true; });
-    socket.on(readyEvent, () => this.onReady());
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.fail(socketError('ERR_TCP_CLOSED', 'connection closed by peer', undefined, this.where())));
-    socket.on('error', (e: Error) => this.fail(socketError(this.classify(e), this.describe(e), e, this.where())));
-    socket.on('close', () => this.fail(socketError('ERR_TCP_CLOSED', 'connection closed', undefined, this.where())));
+    this.listen('connect', () => { this.tcpConnected = true; });
+    this.listen(readyEvent, () => this.onReady());
+    this.listen('data', (chunk: Buffer) => this.onData(chunk));
+    this.listen('end', () => this.fail(socketError('ERR_TCP_CLOSED', 'connection closed by peer', undefined, this.where())));
+    this.listen('error', (e: Error) => this.fail(socketError(this.classify(e), this.describe(e), e, this.where(e))));
+    this.listen('close', () => this.fail(socketError('ERR_TCP_CLOSED', 'connection closed', undefined, this.where())));
     if (socket.destroyed) {
       // it died before we were attached to it (an accepted connection reset before adopt)
       setImmediate(() => this.fail(socketError('ERR_TCP_CLOSED', 'connection closed', undefined, this.where())));
@@ -153,11 +158,16 @@ export class NodeStream implements TCP {
     this.chunks.length = 0;
     this.unread = 0;
     const s = this.socket;
-    s.removeAllListeners();
+    for (const [event, fn] of this.listeners.splice(0)) s.off(event, fn);
     // errors after close (a reset while our FIN drains) have nobody to go to
     s.on('error', () => {});
     if (!this.tcpConnected || s.destroyed || !s.writable) s.destroy();
     else s.end(() => s.destroy());
+  }
+
+  private listen(event: string, fn: NodeListenerFn): void {
+    this.socket.on(event, fn);
+    this.listeners.push([event, fn]);
   }
 
   private onReady(): void {
@@ -198,7 +208,10 @@ export class NodeStream implements TCP {
   private deliverFailure(): void {
     if (this.finished || !this.failure) return;
     this.finished = true;
-    this.socket.destroy();
+    // after the peer's FIN, Node ends our side once what we queued is sent: let it; anything
+    // else is broken, so release it now
+    if (this.failure.code === 'ERR_TCP_CLOSED') this.socket.end();
+    else this.socket.destroy();
     this.cb.onError?.(this.failure);
   }
 
@@ -215,8 +228,10 @@ export class NodeStream implements TCP {
     return c === 'ERR_TCP_CONNECT' ? 'TCP connect failed' : c === 'ERR_TLS_HANDSHAKE' ? 'TLS handshake failed' : 'connection failed';
   }
 
-  private where(): Record<string, unknown> {
-    return { address: this.socket.remoteAddress, port: this.socket.remotePort };
+  /** The peer, for error details; a failed connect has none yet, but Node's error names it. */
+  private where(e?: unknown): Record<string, unknown> {
+    const named = e as { address?: unknown; port?: unknown } | undefined;
+    return { address: this.socket.remoteAddress ?? named?.address, port: this.socket.remotePort ?? named?.port };
   }
 }
 

@@ -7,7 +7,8 @@
  * (no route, message too large) loses that datagram and is counted likewise; it does not end
  * the socket, because the next datagram to somewhere else may well go.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Bytes, Datagram, UDP, UdpOptions } from '../../src/net/host.js';
 import { UsageError } from '../../src/util/errors.js';
@@ -46,7 +47,7 @@ export class NodeUdp implements UDP {
     this.requestedPort = port;
     const v6 = opts.address !== undefined && opts.address.includes(':');
     this.socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: port !== 0 });
-    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo.address, rinfo.port));
+    this.socket.on('message', this.onMessage);
     this.socket.on('listening', () => {
       this.isBound = true;
       if (opts.broadcast) this.socket.setBroadcast(true);
@@ -100,19 +101,19 @@ export class NodeUdp implements UDP {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
-    this.socket.removeAllListeners('message');
+    this.socket.off('message', this.onMessage);
     this.socket.close();
     for (const w of this.boundWaiters.splice(0)) w.fail(new UsageError('ERR_SOCKET_CLOSED', 'udp socket closed'));
   }
 
-  private onMessage(msg: Buffer, address: string, port: number): void {
+  private readonly onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     if (this.closed) return;
     if (this.queue.length >= this.maxQueued) {
       this.dropped++;
       return;
     }
     const data = msg.buffer.slice(msg.byteOffset, msg.byteOffset + msg.length) as ArrayBuffer;
-    this.queue.push({ data, address, port });
+    this.queue.push({ data, address: rinfo.address, port: rinfo.port });
     this.opts.onReadable?.(this.queue.length);
-  }
+  };
 }

@@ -32,11 +32,7 @@ export class WakeSocket {
   constructor(onWake: () => void, keepAlive = false) {
     this.onWake = onWake;
     this.socket = createSocket('udp4');
-    this.socket.on('message', () => {
-      this.datagrams++;
-      this.selfWakeInFlight = false;
-      this.queueRun();
-    });
+    this.socket.on('message', this.onDatagram);
     this.socket.on('listening', () => {
       this.boundPort = this.socket.address().port;
       for (const w of this.boundWaiters.splice(0)) w.ok();
@@ -85,9 +81,15 @@ export class WakeSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.removeAllListeners('message');
+    this.socket.off('message', this.onDatagram);
     this.socket.close();
   }
+
+  private readonly onDatagram = (): void => {
+    this.datagrams++;
+    this.selfWakeInFlight = false;
+    this.queueRun();
+  };
 
   private queueRun(): void {
     if (this.runQueued || this.closed) return;

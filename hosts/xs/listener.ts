@@ -1,9 +1,16 @@
 /** A TCP listener on embedded:io/socket/listener; adopt() takes the connection over with `from`. */
 import Listener from 'embedded:io/socket/listener';
-import type { AcceptedTCP, ListenOptions, Listener as HostListener, SocketCallbacks, TCP } from '../../src/net/host.js';
+import type TCP from 'embedded:io/socket/tcp';
+import type { AcceptedTCP, ListenOptions, Listener as HostListener, SocketCallbacks, TCP as HostTcp } from '../../src/net/host.js';
 import { UsageError } from '../../src/util/errors.js';
-import type { NativeListener } from './native.js';
 import { adoptTcp } from './tcp.js';
+
+/** Moddable's Listener as it is at run time: the typings leave out close(). */
+interface NativeListener {
+  readonly port: number;
+  read(): TCP | undefined;
+  close(): void;
+}
 
 export class XsListener implements HostListener {
   private readonly native: NativeListener;
@@ -30,7 +37,7 @@ export class XsListener implements HostListener {
     if (!from) return undefined;
     let adopted = false;
     return {
-      adopt: (callbacks: SocketCallbacks): TCP => {
+      adopt: (callbacks: SocketCallbacks): HostTcp => {
         if (adopted) throw new UsageError('ERR_TCP_ADOPTED', 'this connection has been adopted already');
         adopted = true;
         return adoptTcp(from, callbacks);

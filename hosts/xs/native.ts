@@ -8,9 +8,9 @@
  *    is waiting, so callers track the count onReadable reported;
  *  - TCP write() throws "would block" past the send buffer and returns the room left.
  * The host converts each native object to these shapes in one place (a cast through unknown).
+ * Nothing here imports a Moddable module, so the stream logic built on it also runs under Node
+ * (test/unit/xs-stream.test.ts drives it with a fake native socket).
  */
-import type TCP from 'embedded:io/socket/tcp';
-
 export interface NativeStream {
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;
@@ -24,12 +24,6 @@ export type NativeDatagram = ArrayBuffer & { address: string; port: number };
 export interface NativeUdp {
   read(): NativeDatagram | undefined;
   write(address: string, port: number, buffer: ArrayBuffer | ArrayBufferView): void;
-  close(): void;
-}
-
-export interface NativeListener {
-  readonly port: number;
-  read(): TCP | undefined;
   close(): void;
 }
 

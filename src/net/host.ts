@@ -39,6 +39,8 @@ export interface ListenOptions {
   address?: string;
   port?: number;
   onReadable(count: number): void;
+  /** the listener failed (e.g. the port is taken); it is unusable afterwards */
+  onError?(error?: Error): void;
 }
 
 export interface UdpOptions extends SocketCallbacks {

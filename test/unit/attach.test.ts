@@ -52,6 +52,25 @@ describe('AttachMailbox', () => {
     expect(got).toEqual(Array.from({ length: next }, (_, i) => i));
   });
 
+  test('keeps working when the u32 head/tail counters wrap past 2^32', () => {
+    const box = AttachMailbox.create(4);
+    // the documented layout: words 1 and 2 are head and tail; start both 3 records before wrap
+    const w = new Int32Array(box.buffer);
+    w[1] = -3;
+    w[2] = -3;
+    const got: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      expect(box.post(1, i, 0)).toBe(true);
+      if (i % 3 === 2) box.drain((_c, s) => got.push(s));
+    }
+    expect(box.post(1, 12, 0) && box.post(1, 13, 0) && box.post(1, 14, 0) && box.post(1, 15, 0)).toBe(true);
+    expect(box.post(1, 16, 0)).toBe(false);
+    expect(box.pending).toBe(4);
+    box.drain((_c, s) => got.push(s));
+    expect(got).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(w[2]).toBe(13);
+  });
+
   test('a throwing handler loses neither that record (it was delivered) nor the ones behind it', () => {
     const box = AttachMailbox.create(4);
     box.post(1, 1, 1);

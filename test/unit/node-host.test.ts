@@ -118,10 +118,11 @@ describe('wake timer', () => {
     const t0 = host.nowUs();
     host.setWakeTimer(t0 + 5_000);
     host.setWakeTimer(t0 + 60_000);
-    await sleep(30);
-    expect(runs).toHaveLength(0);
     await waitFor('the timer', () => runs.length > 0);
+    // had the 5 ms deadline survived, the first run would have come ~55 ms earlier
     expect(runs[0]).toBeGreaterThanOrEqual(t0 + 60_000);
+    await sleep(20);
+    expect(runs).toHaveLength(1);
   });
 
   test('undefined disarms; a deadline in the past runs at once', async () => {
@@ -280,11 +281,9 @@ describe('TCP', () => {
     // the server does not read, so the client must run into its high-water mark
     await waitFor('backpressure', () => blocked > 0 && accepted.length === 1);
     const server = accepted[0] as NodeStream;
+    // it stopped reading from the kernel at its read limit, which is what stalled the writer
     await waitFor('the server to hold its read limit', () => server.readable >= 64 * 1024);
-    const stalledAt = sent;
-    await sleep(50);
-    expect(sent).toBe(stalledAt);
-    expect(stalledAt).toBeLessThan(TOTAL);
+    expect(sent).toBeLessThan(TOTAL);
     serverReading = true;
     drain(server);
     await waitFor('everything', () => received === TOTAL, 30_000);
@@ -304,7 +303,7 @@ describe('TCP', () => {
     await waitFor('the error', () => err !== undefined);
     expect(writable).toBe(false);
     expect(err?.code).toBe('ERR_TCP_CONNECT');
-    expect(err?.detail?.['errno']).toBe('ECONNREFUSED');
+    expect(err?.detail).toMatchObject({ errno: 'ECONNREFUSED', address: '127.0.0.1', port });
   });
 
   test('the peer closing is reported only after its last bytes are read', async () => {
