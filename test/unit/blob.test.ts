@@ -1,18 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { BLOB_SLOT_COUNT, Blob, BlobType, Blobs } from '../../src/system/blob.js';
-import { UsageError } from '../../src/util/errors.js';
 import { utf8Encode } from '../../src/util/utf8.js';
+import { codeOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as UsageError).code;
-  }
-  return undefined;
-}
 
 describe('BlobType', () => {
   test('values follow lws_system_blob_item_t', () => {

@@ -6,8 +6,8 @@ import {
   Smd, SmdPeerError, smdUserClass,
 } from '../../src/system/smd.js';
 import type { SmdLoop, SmdOptions } from '../../src/system/smd.js';
-import { UsageError } from '../../src/util/errors.js';
 import { utf8Decode } from '../../src/util/utf8.js';
+import { codeOf } from '../helpers/errors.js';
 
 /** A loop on a real SulScheduler and a clock the test moves by hand. */
 class FakeLoop implements SmdLoop {
@@ -41,15 +41,6 @@ function setup(opts: Partial<SmdOptions> = {}) {
   return { loop, smd, got, peer };
 }
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as UsageError).code;
-  }
-  return undefined;
-}
 
 describe('classes', () => {
   test('lws class bits', () => {

@@ -2,17 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { NotifierError, StateManager } from '../../src/system/state.js';
 import type { Notifier, NotifyResult, TransitionRecord } from '../../src/system/state.js';
 import { SYS_STATE_NAMES, SysState, sysStateFromName } from '../../src/system/states.js';
-import { UsageError } from '../../src/util/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return (e as UsageError).code;
-  }
-  return undefined;
-}
 
 const NAMES = ['A', 'B', 'C', 'D', 'E', 'SIDE'] as const;
 
