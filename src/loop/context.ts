@@ -170,12 +170,14 @@ export class Context implements SmdLoop {
   }
 
   /**
-   * Steps to CONTEXT_DESTROYING (notifiers hear it), then stops the loop and releases the host.
+   * Steps to CONTEXT_DESTROYING (notifiers hear it synchronously; SMD peers do not, as no loop
+   * iteration follows), then stops the loop and releases the host.
    */
   destroy(): void {
     if (this.destroyed) return;
     this.system.state.transition(SysState.CONTEXT_DESTROYING);
     this.destroyed = true;
+    this.smd.destroy();
     this.host.setWakeTimer(undefined);
     this.host.close();
   }
