@@ -15,6 +15,7 @@
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Host, NetIf, TcpOptions, TlsOptions, UdpOptions } from '../../src/net/host.js';
+import { WakeTimer } from '../../src/net/wake-timer.js';
 import { UsageError } from '../../src/util/errors.js';
 import { nodeInterfaces } from './interfaces.js';
 import { NodeListener } from './listener.js';
@@ -37,8 +38,6 @@ export interface NodeHostOptions {
 }
 
 /** setTimeout's longest delay; longer waits are re-armed in steps */
-const MAX_TIMEOUT_MS = 0x7fffffff;
-
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw new UsageError('ERR_HOST_OPTION', `NodeHost: ${name} must be a positive integer`, { [name]: v });
@@ -53,8 +52,7 @@ export class NodeHost implements Host {
   private readonly udpQueue: number;
   private readonly wake: WakeSocket;
   private runner: (() => void) | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private timerAtUs: number | undefined;
+  private readonly timer: WakeTimer<ReturnType<typeof setTimeout>>;
   private closed = false;
 
   /** A host whose wake socket is bound, so wakeTarget() can be handed out at once. */
@@ -70,6 +68,10 @@ export class NodeHost implements Host {
       readLimit: positiveInt('readLimit', opts.readLimit, DEFAULT_STREAM_LIMITS.readLimit),
     };
     this.udpQueue = positiveInt('udpQueue', opts.udpQueue, DEFAULT_UDP_QUEUE);
+    this.timer = new WakeTimer<ReturnType<typeof setTimeout>>({ set: (fn, ms) => setTimeout(fn, ms), clear: (t) => clearTimeout(t) }, () => this.nowUs(), () => {
+      this.stats.timerRuns++;
+      this.runner?.();
+    });
     this.wake = new WakeSocket(() => {
       this.stats.wakeRuns++;
       this.runner?.();
@@ -91,18 +93,12 @@ export class NodeHost implements Host {
 
   /** The deadline the wake timer is armed for, if any. */
   get wakeTimerUs(): number | undefined {
-    return this.timerAtUs;
+    return this.timer.atUs;
   }
 
   /** Arms the one timer (re-arming replaces, undefined disarms). A no-op once closed. */
   setWakeTimer(atUs: number | undefined): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAtUs = undefined;
-    if (atUs === undefined || this.closed) return;
-    if (!Number.isFinite(atUs)) throw new UsageError('ERR_WAKE_TIMER', 'wake timer deadline must be a finite number of µs', { atUs });
-    this.timerAtUs = atUs;
-    this.armTimer(atUs);
+    this.timer.arm(atUs);
   }
 
   setLoopRunner(run: () => void): void {
@@ -149,28 +145,8 @@ export class NodeHost implements Host {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.setWakeTimer(undefined);
+    this.timer.close();
     this.wake.close();
     this.runner = undefined;
-  }
-
-  private armTimer(atUs: number): void {
-    const ms = Math.min(MAX_TIMEOUT_MS, Math.max(0, Math.ceil((atUs - this.nowUs()) / 1000)));
-    this.timer = setTimeout(() => this.onTimer(), ms);
-  }
-
-  private onTimer(): void {
-    this.timer = undefined;
-    const at = this.timerAtUs;
-    if (at === undefined || this.closed) return;
-    // Node's timers tick in whole ms on their own clock, and long waits are split: never run
-    // the loop before the deadline it asked for
-    if (this.nowUs() < at) {
-      this.armTimer(at);
-      return;
-    }
-    this.timerAtUs = undefined;
-    this.stats.timerRuns++;
-    this.runner?.();
   }
 }

@@ -8,6 +8,7 @@
  */
 import Timer from 'timer';
 import type { Host, ListenOptions, NetIf, TcpOptions, TlsOptions, UdpOptions } from '../../src/net/host.js';
+import { WakeTimer } from '../../src/net/wake-timer.js';
 import { UsageError } from '../../src/util/errors.js';
 import { MonotonicClock } from './clock.js';
 import { xsInterfaces } from './interfaces.js';
@@ -28,9 +29,6 @@ export interface XsHostOptions {
   entropy?: (into: Uint8Array) => void;
 }
 
-/** Moddable's timers take ms in a 32-bit count; longer waits are re-armed in steps. */
-const MAX_TIMER_MS = 0x7fffffff;
-
 function mathRandomFill(into: Uint8Array): void {
   for (let i = 0; i < into.length; i += 4) {
     const r = Math.floor(Math.random() * 0x100000000);
@@ -44,8 +42,7 @@ export class XsHost implements Host {
   private readonly wake: XsWake;
   private readonly entropy: (into: Uint8Array) => void;
   private runner: (() => void) | undefined;
-  private timer: Timer | undefined;
-  private timerAtUs: number | undefined;
+  private readonly timer: WakeTimer<Timer>;
   private closed = false;
 
   constructor(opts: XsHostOptions = {}) {
@@ -54,6 +51,7 @@ export class XsHost implements Host {
       throw new UsageError('ERR_HOST_OPTION', 'XsHost: wakePort must be 1..65535', { wakePort: port });
     }
     this.entropy = opts.entropy ?? mathRandomFill;
+    this.timer = new WakeTimer<Timer>({ set: (fn, ms) => Timer.set(fn, ms), clear: (t) => Timer.clear(t) }, () => this.nowUs(), () => this.runner?.());
     this.wake = new XsWake(port, () => this.runner?.());
   }
 
@@ -67,13 +65,7 @@ export class XsHost implements Host {
 
   /** Arms the one timer (re-arming replaces, undefined disarms). A no-op once closed. */
   setWakeTimer(atUs: number | undefined): void {
-    if (this.timer !== undefined) Timer.clear(this.timer);
-    this.timer = undefined;
-    this.timerAtUs = undefined;
-    if (atUs === undefined || this.closed) return;
-    if (!Number.isFinite(atUs)) throw new UsageError('ERR_WAKE_TIMER', 'wake timer deadline must be a finite number of µs', { atUs });
-    this.timerAtUs = atUs;
-    this.armTimer(atUs);
+    this.timer.arm(atUs);
   }
 
   setLoopRunner(run: () => void): void {
@@ -118,27 +110,8 @@ export class XsHost implements Host {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.setWakeTimer(undefined);
+    this.timer.close();
     this.wake.close();
     this.runner = undefined;
-  }
-
-  private armTimer(atUs: number): void {
-    const ms = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil((atUs - this.nowUs()) / 1000)));
-    this.timer = Timer.set(() => this.onTimer(), ms);
-  }
-
-  private onTimer(): void {
-    // a one-shot Moddable timer is released once it has fired
-    this.timer = undefined;
-    const at = this.timerAtUs;
-    if (at === undefined || this.closed) return;
-    // timers tick in ms and long waits are split: never run the loop before its deadline
-    if (this.nowUs() < at) {
-      this.armTimer(at);
-      return;
-    }
-    this.timerAtUs = undefined;
-    this.runner?.();
   }
 }

@@ -1,0 +1,66 @@
+/**
+ * The host's one timer for the earliest sul deadline, shared by every host: re-arming replaces,
+ * undefined disarms, and the loop never runs before the deadline it asked for (platform timers
+ * tick in whole ms on their own clock, and long waits are split into steps they can hold).
+ */
+import { UsageError } from '../util/errors.js';
+
+/** The platform's one-shot timer (setTimeout on Node, Timer.set on Moddable). */
+export interface PlatformTimer<T> {
+  set(fn: () => void, ms: number): T;
+  clear(t: T): void;
+}
+
+/** Both platforms take a delay in ms as a signed 32-bit count. */
+const MAX_TIMER_MS = 0x7fffffff;
+
+export class WakeTimer<T> {
+  private timer: T | undefined;
+  private at: number | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly platform: PlatformTimer<T>,
+    private readonly nowUs: () => number,
+    private readonly fire: () => void,
+  ) {}
+
+  /** The deadline (monotonic µs) the timer is armed for, if any. */
+  get atUs(): number | undefined {
+    return this.at;
+  }
+
+  /** Arms for `atUs` (replacing any earlier arming); undefined disarms. A no-op once closed. */
+  arm(atUs: number | undefined): void {
+    if (this.timer !== undefined) this.platform.clear(this.timer);
+    this.timer = undefined;
+    this.at = undefined;
+    if (atUs === undefined || this.closed) return;
+    if (!Number.isFinite(atUs)) throw new UsageError('ERR_WAKE_TIMER', 'wake timer deadline must be a finite number of µs', { atUs });
+    this.at = atUs;
+    this.start(atUs);
+  }
+
+  close(): void {
+    this.arm(undefined);
+    this.closed = true;
+  }
+
+  private start(atUs: number): void {
+    const ms = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil((atUs - this.nowUs()) / 1000)));
+    this.timer = this.platform.set(() => this.onTimer(), ms);
+  }
+
+  private onTimer(): void {
+    // a one-shot timer is spent once it has fired
+    this.timer = undefined;
+    const at = this.at;
+    if (at === undefined || this.closed) return;
+    if (this.nowUs() < at) {
+      this.start(at);
+      return;
+    }
+    this.at = undefined;
+    this.fire();
+  }
+}
