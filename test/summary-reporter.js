@@ -8,6 +8,8 @@ export default class SummaryReporter {
     const failedSuites = results.numFailedTestSuites + results.numRuntimeErrorTestSuites;
     // a suite that fails to load has no failed tests of its own: count it as a failure
     const failed = results.numFailedTests + (results.numFailedTests === 0 ? failedSuites : 0);
-    process.stderr.write(`\nlwsx: ${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    const line = `lwsx: ${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`;
+    // at exit, so it comes after jest's own closing lines (writes to files and pipes are synchronous then)
+    process.once('exit', () => process.stdout.write(line));
   }
 }
