@@ -7,7 +7,7 @@
 import type { Logger } from '../loop/log.js';
 import { Blobs, BlobType } from './blob.js';
 import type { Board } from './board.js';
-import type { AttachRequest, CpdResult } from './ops.js';
+import type { AttachRequest, CpdResult, MetricPub } from './ops.js';
 import type { Smd } from './smd.js';
 import { SMD_CLASS_SYSTEM_STATE } from './smd.js';
 import { StateManager } from './state.js';
@@ -105,6 +105,15 @@ export class System {
   captivePortalResult(result: CpdResult): void {
     this.cpdResult = result;
     this.deps.logger.notice('system', 'captive portal detection', { result });
+  }
+
+  /**
+   * Hands a metric to the board (lws_system_ops.metric_report). Returns true when the board
+   * asks for the metric to be reset; false when it keeps it, or has no such op.
+   */
+  reportMetric(metric: MetricPub): boolean {
+    const op = this.board.ops.metricReport;
+    return op ? op.call(this.board.ops, metric) === true : false;
   }
 
   private serviceAttach(): void {

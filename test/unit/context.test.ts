@@ -182,6 +182,15 @@ test('identity blobs come from the board; optional ops may be absent', async () 
   await host.run();
 });
 
+test('metrics go to the board op, which decides whether they reset', () => {
+  const seen: string[] = [];
+  const m = { name: 'cpd', kind: 'event' as const, count: 3, sum: 3, min: 1, max: 1 };
+  expect(make().ctx.system.reportMetric(m)).toBe(false); // no op: kept, nothing thrown
+  const { ctx } = make({ ops: { metricReport: (x) => { seen.push(x.name); return true; } } });
+  expect(ctx.system.reportMetric(m)).toBe(true);
+  expect(seen).toEqual(['cpd']);
+});
+
 test('captive portal detection goes through the board op and records the result', () => {
   const { ctx } = make({ ops: { captivePortalDetectRequest: (report) => report(2) } });
   expect(ctx.system.captivePortalDetect()).toBe(true);
