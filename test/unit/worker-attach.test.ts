@@ -7,7 +7,9 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, threadId } from 'node:worker_threads';
 import { NodeHost } from '../../hosts/node/host.js';
+import { Context } from '../../src/loop/context.js';
 import { AttachMailbox } from '../../src/system/attach.js';
+import { SysState } from '../../src/system/states.js';
 import { bundleWorker } from '../fixtures/bundle-worker.js';
 import type { BundledWorker } from '../fixtures/bundle-worker.js';
 
@@ -93,5 +95,31 @@ test('a request for a state not reached yet waits for it', async () => {
     expect(loop.calls[0]).toMatchObject({ channel: 2, arg: -5, mainThread: true, state: 7, timerRuns: 0, timerArmed: false });
   } finally {
     host.close();
+  }
+});
+
+test("the Context's own mailbox: a worker's request runs on the loop once the device is OPERATIONAL", async () => {
+  const host = await NodeHost.open();
+  let release: (t: string) => void = () => {};
+  const ctx = new Context({
+    host,
+    board: {
+      description: { board: 't', identity: { serial: 'W-1', firmwareVersion: '1', deviceType: 'w' }, interfaces: 'preconfigured' },
+      ops: {},
+      // the policy arrives only when the test says so: the request has to wait for it
+      loadPolicy: () => new Promise<string>((r) => { release = r; }),
+    },
+  });
+  try {
+    const seen: Array<{ arg: number; state: string; mainThread: boolean }> = [];
+    ctx.onAttach(9, (arg) => seen.push({ arg, state: ctx.system.state.stateName, mainThread: isMainThread }));
+    await runWorker({ sab: ctx.attachMailbox.buffer, target: host.wakeTarget(), channel: 9, state: SysState.OPERATIONAL, arg: 77 });
+    await waitFor('the wakeup', () => host.stats.wakeRuns >= 1 && ctx.system.state.stateName === 'CPD_POST_TIME');
+    expect(seen).toEqual([]);
+    release('{"s":[]}');
+    await waitFor('the callback', () => seen.length === 1);
+    expect(seen).toEqual([{ arg: 77, state: 'OPERATIONAL', mainThread: true }]);
+  } finally {
+    ctx.destroy();
   }
 });
