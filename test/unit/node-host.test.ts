@@ -11,16 +11,7 @@ import type { NodeStream } from '../../hosts/node/tcp.js';
 import type { NodeUdp } from '../../hosts/node/udp.js';
 import type { SocketCallbacks } from '../../src/net/host.js';
 import type { LwsxError } from '../../src/util/errors.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const text = (b: ArrayBuffer | undefined): string => (b ? Buffer.from(b).toString('latin1') : '');
 const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));

@@ -13,6 +13,7 @@ import {
 import type { RetryPolicy, RetryPolicyInit } from '../../src/loop/retry.js';
 import { Sul, SulScheduler } from '../../src/loop/sul.js';
 import { LwsxError, UsageError } from '../../src/util/errors.js';
+import { LWS_EXAMPLE_RETRY } from '../vectors/loop-vectors.js';
 
 /** A Random16 that replays fixed values, and counts how many it handed out. */
 function fixed(...values: number[]) {
@@ -44,13 +45,7 @@ function reference(p: RetryPolicy | undefined, ctry: number, ra: number): { ms: 
 }
 
 // The first policy of lws' minimal-secure-streams example.
-const lwsDefault = makeRetryPolicy({
-  table: [1000, 2000, 3000, 5000, 10000],
-  conceal: 5,
-  jitterPercent: 20,
-  secsSinceValidPing: 30,
-  secsSinceValidHangup: 35,
-});
+const lwsDefault = LWS_EXAMPLE_RETRY;
 
 describe('getDelayMs: hand-computed vectors', () => {
   test('no policy: 3000 ms + 30 % jitter, never concealed', () => {

@@ -9,6 +9,7 @@ import { buildSync } from 'esbuild';
 import { Simulator } from '../../hosts/node/sim/simulator.js';
 import type { SimEvent } from '../../hosts/node/sim/simulator.js';
 import { SYS_STATE_NAMES, SysState } from '../../src/system/states.js';
+import { waitFor } from '../helpers/wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const runDir = join(root, '.lwsx-run');
@@ -129,10 +130,8 @@ describe('in-process', () => {
     return new Simulator({ boardFile, logLevel: 'err', onEvent: (e) => events.push(e) });
   }
 
-  async function until(events: SimEvent[], pred: (e: SimEvent) => boolean): Promise<void> {
-    for (let i = 0; i < 500 && !events.some(pred); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!events.some(pred)) throw new Error(`event never came: ${JSON.stringify(events.slice(-5))}`);
-  }
+  const until = (events: SimEvent[], pred: (e: SimEvent) => boolean): Promise<void> =>
+    waitFor('a simulator event', () => events.some(pred), 5000);
 
   test('reboot restarts the simulated device in-process', async () => {
     const events: SimEvent[] = [];

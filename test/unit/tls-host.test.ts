@@ -15,16 +15,7 @@ import { certDerToPem, keyDerToPem } from '../../hosts/node/tls.js';
 import type { NodeTlsStream } from '../../hosts/node/tls.js';
 import type { TlsOptions } from '../../src/net/host.js';
 import type { LwsxError } from '../../src/util/errors.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
+import { waitFor } from '../helpers/wait.js';
 
 interface Pair { certPem: string; keyPem: string; certDer: Uint8Array; keyDer: Uint8Array }
 

@@ -12,6 +12,7 @@ import { AttachMailbox } from '../../src/system/attach.js';
 import { SysState } from '../../src/system/states.js';
 import { bundleWorker } from '../fixtures/bundle-worker.js';
 import type { BundledWorker } from '../fixtures/bundle-worker.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Call { channel: number; arg: number; mainThread: boolean; threadId: number; state: number; wakeRuns: number; timerRuns: number; timerArmed: boolean }
 
@@ -52,14 +53,6 @@ function runWorker(data: Record<string, unknown>): Promise<void> {
     w.on('error', reject);
     w.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exit ${code}`))));
   });
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 test('a worker asks; the wakeup datagram runs the loop; the handler runs on the main thread', async () => {

@@ -97,14 +97,17 @@ function retryScheduleRun(policy: RetryPolicy, seed: number): Record<string, unk
   return { seed, armedAt, tries: state.count };
 }
 
+/** The "default" retry entry of lws's minimal-secure-streams policy. */
+export const LWS_EXAMPLE_RETRY = makeRetryPolicy({
+  table: [1000, 2000, 3000, 5000, 10000],
+  conceal: 5,
+  jitterPercent: 20,
+  secsSinceValidPing: 30,
+  secsSinceValidHangup: 35,
+});
+
 export function runLoopVectors(): Record<string, unknown> {
-  const lwsExample = makeRetryPolicy({
-    table: [1000, 2000, 3000, 5000, 10000],
-    conceal: 5,
-    jitterPercent: 20,
-    secsSinceValidPing: 30,
-    secsSinceValidHangup: 35,
-  });
+  const lwsExample = LWS_EXAMPLE_RETRY;
   const defaultJitter = makeRetryPolicy({ table: [250, 500, 1000, 2000, 4000, 8000], conceal: 10 });
   const wide = makeRetryPolicy({ table: [0, 1, 0x7fffffff, 0xffffffff], conceal: 8, jitterPercent: 100 });
   const always = makeRetryPolicy({ table: [60000], conceal: RETRY_CONCEAL_ALWAYS, jitterPercent: 1 });
