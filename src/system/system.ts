@@ -32,6 +32,8 @@ export class System {
   target: number = SysState.OPERATIONAL;
   cpdResult: CpdResult = 0;
   private readonly attachQueue: AttachRequest[] = [];
+  /** a serviceAttach pass is already deferred: one pass serves every request ready by then */
+  private attachPending = false;
   private readonly deps: SystemDeps;
   private readonly transitionListeners: Array<(rec: TransitionRecord) => void> = [];
 
@@ -83,7 +85,7 @@ export class System {
     const req: AttachRequest = { state, cb };
     const enqueue = (r: AttachRequest): void => {
       this.attachQueue.push(r);
-      this.deps.defer(() => this.serviceAttach());
+      this.deferAttachService();
     };
     const op = this.board.ops.attach;
     if (op) op.call(this.board.ops, req, enqueue);
@@ -116,6 +118,15 @@ export class System {
     return op ? op.call(this.board.ops, metric) === true : false;
   }
 
+  private deferAttachService(): void {
+    if (this.attachPending) return;
+    this.attachPending = true;
+    this.deps.defer(() => {
+      this.attachPending = false;
+      this.serviceAttach();
+    });
+  }
+
   private serviceAttach(): void {
     const now = this.state.state;
     for (let i = 0; i < this.attachQueue.length; ) {
@@ -133,11 +144,12 @@ export class System {
 
   private onTransition(rec: TransitionRecord): void {
     const log = this.deps.logger;
-    if (rec.kind === 'held') log.info('system', `${rec.fromName} -> ${rec.toName} held by ${rec.heldBy}`);
+    // transitions log under their own subsystem, "state", so a log reader can tell them apart
+    if (rec.kind === 'held') log.info('state', `${rec.fromName} -> ${rec.toName} held by ${rec.heldBy}`);
     else if (rec.kind !== 'error') {
-      log.notice('system', `state ${rec.toName}`, { from: rec.fromName });
+      log.notice('state', rec.toName, { from: rec.fromName });
       this.deps.smd.send(SMD_CLASS_SYSTEM_STATE, `{"state":"${rec.toName}"}`);
-      if (this.attachQueue.length) this.deps.defer(() => this.serviceAttach());
+      if (this.attachQueue.length) this.deferAttachService();
     }
     for (const fn of this.transitionListeners) fn(rec);
   }

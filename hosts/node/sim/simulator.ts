@@ -65,7 +65,7 @@ export class Simulator {
       logLevel: this.opts.logLevel ?? 'notice',
       log: (r: LogRecord) => {
         // transitions are reported as state events, not twice
-        if (r.subsystem === 'system' && r.msg.startsWith('state ')) return;
+        if (r.subsystem === 'state') return;
         const e: SimEvent = { type: 'log', boot, sinceBootMs: ms(r.atUs), level: r.level, subsystem: r.subsystem, msg: r.msg };
         if (r.fields) e.fields = r.fields;
         emit(e);
