@@ -6,6 +6,7 @@
  * Boot starts one loop tick after construction (as lws), so the creator holds the Context
  * before any notifier runs.
  */
+import { FaultInjector } from '../net/fault.js';
 import type { Host } from '../net/host.js';
 import { AttachMailbox } from '../system/attach.js';
 import type { Board } from '../system/board.js';
@@ -19,6 +20,7 @@ import { System } from '../system/system.js';
 import { UsageError } from '../util/errors.js';
 import type { LwsxError } from '../util/errors.js';
 import { Logger } from './log.js';
+import { random16FromBytes } from './retry.js';
 import type { LogLevel, LogSink } from './log.js';
 import { Sul, SulScheduler } from './sul.js';
 import type { SulCallback, SulList } from './sul.js';
@@ -33,6 +35,8 @@ export interface ContextOptions {
   smd?: { maxQueueDepth?: number; ttlUs?: number };
   /** capacity of the cross-thread attach mailbox (records) */
   attachCapacity?: number;
+  /** datagram faults to inject (lws udp_tx_loss / udp_rx_loss); none by default */
+  faults?: FaultInjector;
   /** turns policy text into the policy object; default: it must be a JSON object */
   policyValidator?: PolicyValidator;
   /** a boot step failed for good (e.g. the policy): the device stays where it is */
@@ -51,6 +55,9 @@ export class Context implements SmdLoop {
   readonly attachMailbox: AttachMailbox;
   readonly netif: NetifNotifier;
   readonly policyLoader: PolicyLoadNotifier;
+  readonly faults: FaultInjector;
+  /** a random u16 from the host's entropy (retry jitter, transaction ids) */
+  readonly random16: () => number;
   /** monotonic µs at creation: the timeline's zero */
   readonly createdUs: number;
   private readonly deferred: Array<() => void> = [];
@@ -65,6 +72,8 @@ export class Context implements SmdLoop {
   constructor(opts: ContextOptions) {
     this.host = opts.host;
     this.createdUs = opts.host.nowUs();
+    this.faults = opts.faults ?? new FaultInjector();
+    this.random16 = random16FromBytes((into) => this.host.random(into));
     this.logger = new Logger(opts.log, opts.logLevel ?? 'notice', () => this.host.nowUs());
     this.smd = new Smd({ loop: this, ...opts.smd });
     this.attachMailbox = AttachMailbox.create(opts.attachCapacity ?? 32);

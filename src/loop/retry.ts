@@ -13,7 +13,7 @@
  * 3000 ms + 0..29 % and never conceals, which makes lws_retry_sul_schedule() give up at once.
  */
 
-import type { Sul, SulCallback, SulScheduler } from './sul.js';
+import type { Sul, SulCallback } from './sul.js';
 import { UsageError } from '../util/errors.js';
 
 /** Delay lws uses when there is no retry policy at all. */
@@ -145,8 +145,13 @@ export function getDelayMs(policy: RetryPolicy | undefined, state: RetryState, r
  * `sul` that many ms after `nowUs` on the ordinary list. Returns true when retries are
  * exhausted — nothing was scheduled and the caller must report the failure.
  */
+/** Anything that arms a sul: the SulScheduler itself, or the Context (which also re-arms the host timer). */
+export interface SulArmer {
+  scheduleAt(sul: Sul, atUs: number, cb?: SulCallback): void;
+}
+
 export function retrySulSchedule(
-  scheduler: SulScheduler,
+  scheduler: SulArmer,
   sul: Sul,
   cb: SulCallback,
   policy: RetryPolicy | undefined,

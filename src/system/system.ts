@@ -52,8 +52,8 @@ export class System {
     this.blobs.get(BlobType.DEVICE_SERIAL).setDirect(utf8Encode(id.serial));
     this.blobs.get(BlobType.DEVICE_FW_VERSION).setDirect(utf8Encode(id.firmwareVersion));
     this.blobs.get(BlobType.DEVICE_TYPE).setDirect(utf8Encode(id.deviceType));
-    const ntp = deps.board.description.ntpServer;
-    if (ntp) this.blobs.get(BlobType.NTP_SERVER).setDirect(utf8Encode(ntp));
+    // NTP_SERVER stays empty unless the application sets it: SNTP then falls back to the server
+    // DHCP offered (option 42), then to the board's default
   }
 
   /** Registers a notifier (asked before those registered earlier). Returns its unregister. */
