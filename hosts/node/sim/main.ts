@@ -16,6 +16,8 @@ const USAGE = `usage: npm start -- [options]
   --board NAME|FILE        board under targets/NAME/board.json, or a board file (default host-sim)
   --policy FILE            Secure Streams policy (default: the board's)
   --log-level LEVEL        err, warn, notice, info or debug (default notice)
+  --fault-injection RULES  drop datagrams, lws style: "dns/udp_tx_loss(30%),sntp/udp_rx_loss(.1100)"
+  --fault-seed N           seed for the fault PRNGs, so a run replays exactly (default 1)
   --json                   one JSON event per line instead of the timeline
   --exit-when-operational  exit 0 once the device reaches OPERATIONAL
   -h, --help               this text`;
@@ -78,6 +80,8 @@ function main(): number | undefined {
         board: { type: 'string', default: 'host-sim' },
         policy: { type: 'string' },
         'log-level': { type: 'string', default: 'notice' },
+        'fault-injection': { type: 'string' },
+        'fault-seed': { type: 'string', default: '1' },
         json: { type: 'boolean', default: false },
         'exit-when-operational': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -97,6 +101,11 @@ function main(): number | undefined {
     console.error(`lwsx: error ERR_LOG_LEVEL: --log-level must be err, warn, notice, info or debug\n${USAGE}`);
     return 2;
   }
+  const faultSeed = Number(args['fault-seed']);
+  if (!Number.isInteger(faultSeed) || faultSeed < 0 || faultSeed > 0xffffffff) {
+    console.error(`lwsx: error ERR_FAULT_SEED: --fault-seed must be an integer 0..4294967295\n${USAGE}`);
+    return 2;
+  }
   exitWhenOperational = args['exit-when-operational'] as boolean;
   const json = args.json as boolean;
   const print = json ? (e: SimEvent) => console.log(JSON.stringify(e)) : printTimeline;
@@ -105,6 +114,8 @@ function main(): number | undefined {
     boardFile: boardFile(args.board as string),
     ...(args.policy ? { policyFile: args.policy as string } : {}),
     logLevel: level as LogLevel,
+    ...(args['fault-injection'] ? { faults: args['fault-injection'] as string } : {}),
+    faultSeed,
     onEvent: (e) => {
       print(e);
       if (e.type === 'error') {

@@ -9,6 +9,7 @@ import type { TransitionRecord } from '../../../src/system/state.js';
 import { SysState } from '../../../src/system/states.js';
 import type { LwsxError } from '../../../src/util/errors.js';
 import { HostSimBoard } from '../../../targets/host-sim/board.js';
+import { FaultInjector } from '../../../src/net/fault.js';
 import { NodeHost } from '../host.js';
 
 export type SimEvent =
@@ -22,6 +23,9 @@ export type SimEvent =
 
 export interface SimulatorOptions {
   boardFile: string;
+  /** lws-style datagram faults, e.g. "dns/udp_tx_loss(30%)" */
+  faults?: string;
+  faultSeed?: number;
   policyFile?: string;
   logLevel?: LogLevel;
   onEvent(e: SimEvent): void;
@@ -40,6 +44,8 @@ export class Simulator {
 
   /** Boots the device; throws the board file's typed error if it is malformed. */
   start(): Context {
+    // a bad fault rule is the caller's typed error, before anything is opened
+    const faults = new FaultInjector(this.opts.faults ?? '', this.opts.faultSeed ?? 1);
     // a device loop runs until it is destroyed: the host keeps the process alive until then
     const host = new NodeHost({ keepAlive: true });
     const boot = ++this.boots;
@@ -62,6 +68,7 @@ export class Simulator {
     const ctx: Context = new Context({
       host,
       board,
+      faults,
       logLevel: this.opts.logLevel ?? 'notice',
       log: (r: LogRecord) => {
         // transitions are reported as state events, not twice
