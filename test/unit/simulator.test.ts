@@ -115,6 +115,15 @@ test('a policy that is not JSON exits 1 with ERR_POLICY_JSON', async () => {
   expect(r.stderr).toMatch(/error ERR_POLICY_JSON/);
 });
 
+test('a bad fault rule or seed is a typed error and exit 2', async () => {
+  const r = await run(['--fault-injection', 'dns/udp_tx_loss(300%)']);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/error ERR_FAULT_SPEC: .*percent must be 0\.\.100/);
+  const s = await run(['--fault-seed', 'x']);
+  expect(s.code).toBe(2);
+  expect(s.stderr).toMatch(/ERR_FAULT_SEED/);
+});
+
 test('bad options are refused with usage and exit 2', async () => {
   expect((await run(['--log-level', 'loud'])).code).toBe(2);
   const r = await run(['--frobnicate']);
