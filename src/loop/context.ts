@@ -23,6 +23,7 @@ import { Logger } from './log.js';
 import { random16FromBytes } from './retry.js';
 import type { LogLevel, LogSink } from './log.js';
 import { Sul, SulScheduler } from './sul.js';
+import { WallTimers } from './wall-timers.js';
 import type { SulCallback, SulList } from './sul.js';
 
 export interface ContextOptions {
@@ -56,6 +57,8 @@ export class Context implements SmdLoop {
   readonly netif: NetifNotifier;
   readonly policyLoader: PolicyLoadNotifier;
   readonly faults: FaultInjector;
+  /** timers at a wall-clock time: they follow the clock when SNTP steps it */
+  readonly wallTimers: WallTimers;
   /** a random u16 from the host's entropy (retry jitter, transaction ids) */
   readonly random16: () => number;
   /** monotonic µs at creation: the timeline's zero */
@@ -76,6 +79,7 @@ export class Context implements SmdLoop {
     this.random16 = random16FromBytes((into) => this.host.random(into));
     this.logger = new Logger(opts.log, opts.logLevel ?? 'notice', () => this.host.nowUs());
     this.smd = new Smd({ loop: this, ...opts.smd });
+    this.wallTimers = new WallTimers(this);
     this.attachMailbox = AttachMailbox.create(opts.attachCapacity ?? 32);
     this.system = new System({
       board: opts.board,

@@ -87,7 +87,9 @@ export async function startPeer(cmd: string, args: string[], ready: () => Promis
     output: () => out,
     stop: async () => {
       if (!exited) child.kill('SIGTERM');
-      await Promise.race([exit, new Promise((r) => setTimeout(r, 3000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([exit, new Promise((r) => { timer = setTimeout(r, 3000); })]);
+      clearTimeout(timer);
       if (!exited) child.kill('SIGKILL');
       await exit;
     },

@@ -2,7 +2,7 @@
  * A Host with a manual clock and no network, in plain ECMAScript, so the same boot runs in Node
  * and inside XS. `run()` plays the loop: it jumps the clock to each armed deadline and services.
  */
-import type { Host, Listener, NetIf, TCP, UDP } from '../../src/net/host.js';
+import type { Host, ListenOptions, Listener, NetIf, TCP, TcpOptions, UDP, UdpOptions } from '../../src/net/host.js';
 import { UsageError } from '../../src/util/errors.js';
 
 export class VirtualHost implements Host {
@@ -28,9 +28,9 @@ export class VirtualHost implements Host {
       into[i] = x & 0xff;
     }
   }
-  tcp(): TCP { throw new UsageError('ERR_NO_NETWORK', 'the virtual host has no network'); }
-  listener(): Listener { throw new UsageError('ERR_NO_NETWORK', 'the virtual host has no network'); }
-  udp(): UDP { throw new UsageError('ERR_NO_NETWORK', 'the virtual host has no network'); }
+  tcp(_opts: TcpOptions): TCP { throw new UsageError('ERR_NO_NETWORK', 'the virtual host has no network'); }
+  listener(_opts: ListenOptions): Listener { throw new UsageError('ERR_NO_NETWORK', 'the virtual host has no network'); }
+  udp(_opts: UdpOptions): UDP { throw new UsageError('ERR_NO_NETWORK', 'the virtual host has no network'); }
   interfaces(): NetIf[] {
     return [{ name: 'lo', mac: '00:00:00:00:00:00', up: true, addresses: [{ family: 'IPv4', address: '127.0.0.1', prefixLength: 8 }] }];
   }
