@@ -32,6 +32,9 @@ export class NodeUdp implements UDP {
   private isBound = false;
   private failure: SocketError | undefined;
   private closed = false;
+  /** sends Node has not finished yet: close() waits for them (a RELEASE must leave) */
+  private inFlight = 0;
+  private closeWhenFlushed = false;
   private readonly boundWaiters: Array<{ ok(port: number): void; fail(e: Error): void }> = [];
 
   constructor(opts: UdpOptions, maxQueued = DEFAULT_UDP_QUEUE) {
@@ -89,11 +92,13 @@ export class NodeUdp implements UDP {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new UsageError('ERR_UDP_PORT', 'udp write: port must be 1..65535', { port });
     }
+    this.inFlight++;
     this.socket.send(copyToBuffer(data), port, address, (e) => {
       if (e) {
         this.sendFailures++;
         this.lastSendError = e;
       }
+      if (--this.inFlight === 0 && this.closeWhenFlushed) this.socket.close();
     });
   }
 
@@ -102,7 +107,10 @@ export class NodeUdp implements UDP {
     this.closed = true;
     this.queue.length = 0;
     this.socket.off('message', this.onMessage);
-    this.socket.close();
+    // Node looks the address up on a later tick before sending: closing now would silently
+    // discard datagrams already written, so the socket closes once they are gone
+    if (this.inFlight === 0) this.socket.close();
+    else this.closeWhenFlushed = true;
     for (const w of this.boundWaiters.splice(0)) w.fail(new UsageError('ERR_SOCKET_CLOSED', 'udp socket closed'));
   }
 

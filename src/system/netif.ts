@@ -37,4 +37,10 @@ export class NetifNotifier {
     this.system.board.ops.configureInterface?.(cfg);
     if (this.system.state.state === SysState.IFACE_COLDPLUG) this.system.resumeLater();
   }
+
+  /** The interface lost its address: take it off through the board. */
+  unbound(name: string): void {
+    if (this.binding?.name === name) this.binding = undefined;
+    this.system.board.ops.deconfigureInterface?.(name);
+  }
 }

@@ -58,6 +58,8 @@ export interface SystemOps {
   metricReport?(metric: MetricPub): boolean;
   /** Apply an address configuration to an interface. */
   configureInterface?(cfg: InterfaceConfig): void;
+  /** Take an interface's address away (its lease expired, was refused or released). */
+  deconfigureInterface?(name: string): void;
   /** µs the device needs to wake from suspend; sul wake timers fire this much early. */
   wakeLatencyUs?: number;
 }

@@ -73,6 +73,9 @@ export class HostSimBoard implements Board {
         // the desktop OS owns the real interfaces: record what the device would have applied
         event('configureInterface', { ...cfg });
       },
+      deconfigureInterface: (name: string) => {
+        event('deconfigureInterface', { name });
+      },
     };
     const path = this.policyPath;
     if (path !== undefined) this.loadPolicy = () => readPolicy(path);

@@ -155,10 +155,11 @@ test('each transition is published over SMD as {"state":"NAME"}', async () => {
 
 test('a dhcp board holds DHCP until an interface is bound, then configures it through its op', async () => {
   const configured: InterfaceConfig[] = [];
+  const removed: string[] = [];
   let bind: ((c: InterfaceConfig) => void) | undefined;
   const { host, ctx } = make({
     description: desc({ interfaces: 'dhcp' }),
-    ops: { configureInterface: (c) => configured.push(c) },
+    ops: { configureInterface: (c) => configured.push(c), deconfigureInterface: (n) => removed.push(n) },
     start: (dev) => { bind = (c) => dev.interfaceBound(c); },
   });
   await host.run();
@@ -169,6 +170,10 @@ test('a dhcp board holds DHCP until an interface is bound, then configures it th
   await host.run();
   expect(configured).toEqual([cfg]);
   expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+  // a lost lease takes the address off through the board
+  ctx.netif.unbound('eth0');
+  expect(ctx.netif.binding).toBeUndefined();
+  expect(removed).toEqual(['eth0']);
 });
 
 test('identity blobs come from the board; optional ops may be absent', async () => {
