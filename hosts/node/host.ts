@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Host, NetIf, TcpOptions, TlsOptions, UdpOptions } from '../../src/net/host.js';
 import { WakeTimer } from '../../src/net/wake-timer.js';
 import { UsageError } from '../../src/util/errors.js';
+import { wallClockUs } from './clock.js';
 import { nodeInterfaces } from './interfaces.js';
 import { NodeListener } from './listener.js';
 import type { NodeListenOptions } from './listener.js';
@@ -88,7 +89,7 @@ export class NodeHost implements Host {
   }
 
   wallUs(): number {
-    return Date.now() * 1000;
+    return wallClockUs();
   }
 
   /** The deadline the wake timer is armed for, if any. */

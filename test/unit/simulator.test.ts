@@ -23,6 +23,8 @@ beforeAll(() => {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // dependencies (dns-packet, CommonJS) load from node_modules at run time, as in dist/
+    packages: 'external',
     outfile: cli,
     logLevel: 'error',
   });
@@ -44,6 +46,10 @@ test('boots host-sim to OPERATIONAL and exits 0 with --exit-when-operational', a
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/booting host-sim SIM-000001 \(lwsx-host-sim, firmware 0\.1\.0\) on the node host/);
   expect(r.stdout).toMatch(/POLICY_VALID\s+held by policy/);
+  // a real DNS (CNAME) and SNTP exchange with the embedded responders released TIME_VALID
+  expect(r.stdout).toMatch(/TIME_VALID\s+held by sntp/);
+  expect(r.stdout).toMatch(/sntp: time synced \{"server":"ntp\.lws\.test"/);
+  expect(r.stdout).toMatch(/board op setClock/);
   // every state appears, in lws order
   let at = 0;
   for (const s of BOOT_STATES) {
@@ -145,7 +151,7 @@ describe('in-process', () => {
   test('reboot restarts the simulated device in-process', async () => {
     const events: SimEvent[] = [];
     const s = sim(events);
-    const first = s.start();
+    const first = await s.start();
     await until(events, (e) => e.type === 'operational' && e.boot === 1);
     s.board?.ops.reboot?.();
     await until(events, (e) => e.type === 'operational' && e.boot === 2);
@@ -159,7 +165,7 @@ describe('in-process', () => {
   test("setClock moves the device's clock by an offset and never the machine's", async () => {
     const events: SimEvent[] = [];
     const s = sim(events);
-    const ctx = s.start();
+    const ctx = await s.start();
     const hour = 3_600_000_000;
     const before = Date.now();
     s.board?.ops.setClock?.(ctx.wallUs() + hour);

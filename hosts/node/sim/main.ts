@@ -72,7 +72,7 @@ function printTimeline(e: SimEvent): void {
 
 let exitWhenOperational = false;
 
-function main(): number | undefined {
+async function main(): Promise<number | undefined> {
   let args;
   try {
     args = parseArgs({
@@ -126,7 +126,7 @@ function main(): number | undefined {
     },
   });
   try {
-    sim.start();
+    await sim.start();
   } catch (e) {
     if (e instanceof LwsxError) {
       console.error(`lwsx: error ${e.code}: ${e.message}`);
@@ -140,5 +140,5 @@ function main(): number | undefined {
   return undefined;
 }
 
-const rc = main();
+const rc = await main();
 if (rc !== undefined) process.exitCode = rc;

@@ -7,6 +7,7 @@
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import dnsPacket from 'dns-packet';
+import { wallClockUs } from '../clock.js';
 
 export interface ZoneRecord {
   name: string;
@@ -87,7 +88,7 @@ function ntpTime(buf: Buffer, at: number, unixUs: number): void {
 /** A server-mode SNTP reply to a client request, from this machine's clock (stratum 2). */
 function answerNtp(req: Buffer): Buffer | undefined {
   if (req.length < 48 || (req[0]! & 0x07) !== 3) return undefined;
-  const recvUs = Date.now() * 1000;
+  const recvUs = wallClockUs();
   const r = Buffer.alloc(48);
   const vn = (req[0]! >> 3) & 0x07;
   r[0] = (0 << 6) | (vn << 3) | 4; // LI 0, client's version, mode 4
@@ -98,7 +99,7 @@ function answerNtp(req: Buffer): Buffer | undefined {
   ntpTime(r, 16, recvUs - 60_000_000); // reference time: last set a minute ago
   req.copy(r, 24, 40, 48); // originate = the client's transmit timestamp
   ntpTime(r, 32, recvUs);
-  ntpTime(r, 40, Date.now() * 1000);
+  ntpTime(r, 40, wallClockUs());
   return r;
 }
 

@@ -10,7 +10,14 @@ import { SysState } from '../../../src/system/states.js';
 import type { LwsxError } from '../../../src/util/errors.js';
 import { HostSimBoard } from '../../../targets/host-sim/board.js';
 import { FaultInjector } from '../../../src/net/fault.js';
+import { readFileSync } from 'node:fs';
+import { parseHosts } from '../../../src/services/dns/hosts.js';
+import { parseResolvConf } from '../../../src/services/dns/resolv-conf.js';
+import { SystemServices } from '../../../src/services/system-services.js';
+import type { SystemServicesOptions } from '../../../src/services/system-services.js';
 import { NodeHost } from '../host.js';
+import { startResponders } from './responders.js';
+import type { Responders } from './responders.js';
 
 export type SimEvent =
   | { type: 'boot'; boot: number; board: string; serial: string; firmwareVersion: string; deviceType: string; host: string }
@@ -21,7 +28,19 @@ export type SimEvent =
   | { type: 'operational'; boot: number; sinceBootMs: number }
   | { type: 'destroyed'; boot: number; sinceBootMs: number };
 
+/**
+ * Where the device's DNS and NTP come from:
+ * - "embedded" (default): the simulator's own DNS and SNTP responders on loopback;
+ * - "system": this machine's /etc/resolv.conf servers, and the board's NTP server on port 123;
+ * - "dhcp": everything from a DHCP lease on `ifname` (run inside a network namespace).
+ */
+export type SimNetwork = { kind: 'embedded' } | { kind: 'system' } | { kind: 'dhcp'; ifname: string; mac: string };
+
+/** The simulated zone the embedded DNS serves: the NTP server's name resolves to the embedded SNTP. */
+export const SIM_DOMAIN = 'lws.test';
+
 export interface SimulatorOptions {
+  network?: SimNetwork;
   boardFile: string;
   /** lws-style datagram faults, e.g. "dns/udp_tx_loss(30%)" */
   faults?: string;
@@ -36,14 +55,27 @@ export class Simulator {
   board: HostSimBoard | undefined;
   /** how many times the device has booted (1 after start) */
   boots = 0;
+  services: SystemServices | undefined;
+  responders: Responders | undefined;
   private readonly opts: SimulatorOptions;
 
   constructor(opts: SimulatorOptions) {
     this.opts = opts;
   }
 
-  /** Boots the device; throws the board file's typed error if it is malformed. */
-  start(): Context {
+  /** Boots the device; rejects with the board file's typed error if it is malformed. */
+  async start(): Promise<Context> {
+    const network = this.opts.network ?? { kind: 'embedded' };
+    if (network.kind === 'embedded' && !this.responders) {
+      this.responders = await startResponders(SIM_DOMAIN, [
+        { name: `ntp.${SIM_DOMAIN}`, cname: `time.${SIM_DOMAIN}` },
+        { name: `time.${SIM_DOMAIN}`, a: ['127.0.0.1'] },
+      ]);
+    }
+    return this.boot(network);
+  }
+
+  private boot(network: SimNetwork): Context {
     // a bad fault rule is the caller's typed error, before anything is opened
     const faults = new FaultInjector(this.opts.faults ?? '', this.opts.faultSeed ?? 1);
     // a device loop runs until it is destroyed: the host keeps the process alive until then
@@ -84,6 +116,7 @@ export class Simulator {
       },
     });
     this.ctx = ctx;
+    this.services = new SystemServices(ctx, this.servicesFor(network));
     const id = board.description.identity;
     emit({ type: 'boot', boot, board: board.description.board, serial: id.serial, firmwareVersion: id.firmwareVersion, deviceType: id.deviceType, host: host.name });
     ctx.system.onTransitionRecord((rec) => {
@@ -103,12 +136,37 @@ export class Simulator {
     // let the reboot op return before the context it was called from is torn down
     queueMicrotask(() => {
       old?.destroy();
-      this.start();
+      void this.start();
     });
   }
 
-  /** Steps the device to CONTEXT_DESTROYING and releases its host. */
+  /** Steps the device to CONTEXT_DESTROYING and releases its host and the simulated network. */
   stop(): void {
     this.ctx?.destroy();
+    void this.responders?.close();
+    this.responders = undefined;
+  }
+
+  private servicesFor(network: SimNetwork): SystemServicesOptions {
+    // the desktop's own names stay resolvable, as on any host-sim device
+    const hosts = parseHosts(readTextOr('/etc/hosts'));
+    switch (network.kind) {
+      case 'embedded': {
+        const r = this.responders as Responders;
+        return { dns: { servers: [`${r.dns.address}:${r.dns.port}`], hosts }, sntp: { port: r.ntp.port } };
+      }
+      case 'system':
+        return { dns: { servers: parseResolvConf(readTextOr('/etc/resolv.conf')), hosts } };
+      case 'dhcp':
+        return { dns: { hosts }, dhcp: { ifname: network.ifname, mac: network.mac } };
+    }
+  }
+}
+
+function readTextOr(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
   }
 }
