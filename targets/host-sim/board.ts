@@ -13,6 +13,7 @@ import type { Board, BoardDescription } from '../../src/system/board.js';
 import { CpdResult } from '../../src/system/ops.js';
 import type { InterfaceConfig, MetricPub, SystemOps } from '../../src/system/ops.js';
 import { PolicyError } from '../../src/system/policy-load.js';
+import { linuxConfigureInterface, linuxDeconfigureInterface } from '../../hosts/node/linux-netif.js';
 
 export interface HostSimBoardOptions {
   host: Host;
@@ -22,6 +23,12 @@ export interface HostSimBoardOptions {
   policyFile?: string;
   /** what reboot means here: the simulator tears the device down and boots a new one */
   onReboot?: () => void;
+  /**
+   * "dhcp": the device owns a real interface (the simulator's --network dhcp, inside a network
+   * namespace): its interfaces are not preconfigured, and configureInterface really applies the
+   * lease with iproute2.
+   */
+  interfaces?: 'preconfigured' | 'dhcp';
   /** where configureInterface, metrics and cpd requests are reported */
   onEvent?: (what: string, fields: Record<string, unknown>) => void;
 }
@@ -42,13 +49,15 @@ export class HostSimBoard implements Board {
     } catch (e) {
       throw new BoardError('ERR_BOARD_MISSING', `board file ${opts.boardFile} cannot be read: ${(e as Error).message}`, { source: opts.boardFile }, e);
     }
-    this.description = parseBoardFile(text, opts.boardFile);
+    const desc = parseBoardFile(text, opts.boardFile);
+    this.description = opts.interfaces ? { ...desc, interfaces: opts.interfaces } : desc;
     this.policyPath = opts.policyFile
       ? resolve(opts.policyFile)
       : this.description.policy
         ? resolve(dirname(opts.boardFile), this.description.policy)
         : undefined;
     const host = opts.host;
+    const owns = opts.interfaces === 'dhcp';
     const event = opts.onEvent ?? (() => {});
     this.ops = {
       reboot: () => {
@@ -70,10 +79,12 @@ export class HostSimBoard implements Board {
         return false;
       },
       configureInterface: (cfg: InterfaceConfig) => {
-        // the desktop OS owns the real interfaces: record what the device would have applied
+        // on the desktop the OS owns the interfaces: only record what the device would apply
+        if (owns) linuxConfigureInterface(cfg);
         event('configureInterface', { ...cfg });
       },
       deconfigureInterface: (name: string) => {
+        if (owns) linuxDeconfigureInterface(name);
         event('deconfigureInterface', { name });
       },
     };

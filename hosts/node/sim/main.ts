@@ -2,15 +2,16 @@
  * `npm start`: boot a simulated device and print its timeline; Ctrl-C steps it to
  * CONTEXT_DESTROYING and exits. No outside network, no root.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { logLevelFromName } from '../../../src/loop/log.js';
 import type { LogLevel } from '../../../src/loop/log.js';
 import { LwsxError } from '../../../src/util/errors.js';
+import { runInNetns } from './netns-run.js';
 import { Simulator } from './simulator.js';
-import type { SimEvent } from './simulator.js';
+import type { SimEvent, SimNetwork } from './simulator.js';
 
 const USAGE = `usage: npm start -- [options]
   --board NAME|FILE        board under targets/NAME/board.json, or a board file (default host-sim)
@@ -18,6 +19,12 @@ const USAGE = `usage: npm start -- [options]
   --log-level LEVEL        err, warn, notice, info or debug (default notice)
   --fault-injection RULES  drop datagrams, lws style: "dns/udp_tx_loss(30%),sntp/udp_rx_loss(.1100)"
   --fault-seed N           seed for the fault PRNGs, so a run replays exactly (default 1)
+  --network KIND           where DNS and NTP come from: embedded (the simulator's own responders,
+                           default), system (/etc/resolv.conf), dhcp (a lease on --ifname)
+  --ifname IF              the interface DHCP runs on (--network dhcp)
+  --ntp-server NAME        put NAME in the NTP_SERVER blob (it is resolved through DNS)
+  --netns                  (root) boot inside a network namespace against real dnsmasq (DHCP,
+                           DNS) and chrony (NTP) in a second one
   --json                   one JSON event per line instead of the timeline
   --exit-when-operational  exit 0 once the device reaches OPERATIONAL
   -h, --help               this text`;
@@ -72,6 +79,20 @@ function printTimeline(e: SimEvent): void {
 
 let exitWhenOperational = false;
 
+/** The --network choice, or why it is wrong. */
+function simNetwork(kind: string, ifname: string | undefined): SimNetwork | string {
+  if (kind === 'embedded' || kind === 'system') return { kind };
+  if (kind !== 'dhcp') return '--network must be embedded, system or dhcp';
+  if (!ifname || !/^[\w.-]{1,15}$/.test(ifname)) return '--network dhcp needs --ifname IF';
+  let mac: string;
+  try {
+    mac = readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim();
+  } catch {
+    return `interface ${ifname} does not exist here`;
+  }
+  return { kind: 'dhcp', ifname, mac };
+}
+
 async function main(): Promise<number | undefined> {
   let args;
   try {
@@ -82,6 +103,10 @@ async function main(): Promise<number | undefined> {
         'log-level': { type: 'string', default: 'notice' },
         'fault-injection': { type: 'string' },
         'fault-seed': { type: 'string', default: '1' },
+        network: { type: 'string', default: 'embedded' },
+        ifname: { type: 'string' },
+        'ntp-server': { type: 'string' },
+        netns: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         'exit-when-operational': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -106,6 +131,16 @@ async function main(): Promise<number | undefined> {
     console.error(`lwsx: error ERR_FAULT_SEED: --fault-seed must be an integer 0..4294967295\n${USAGE}`);
     return 2;
   }
+  if (args.netns) {
+    // everything but --netns is passed on to the simulator run inside the namespace
+    const passOn = process.argv.slice(2).filter((a) => a !== '--netns');
+    return runInNetns(fileURLToPath(import.meta.url), passOn);
+  }
+  const network = simNetwork(args.network as string, args.ifname as string | undefined);
+  if (typeof network === 'string') {
+    console.error(`lwsx: error ERR_NETWORK: ${network}\n${USAGE}`);
+    return 2;
+  }
   exitWhenOperational = args['exit-when-operational'] as boolean;
   const json = args.json as boolean;
   const print = json ? (e: SimEvent) => console.log(JSON.stringify(e)) : printTimeline;
@@ -116,6 +151,8 @@ async function main(): Promise<number | undefined> {
     logLevel: level as LogLevel,
     ...(args['fault-injection'] ? { faults: args['fault-injection'] as string } : {}),
     faultSeed,
+    network,
+    ...(args['ntp-server'] ? { ntpServer: args['ntp-server'] as string } : {}),
     onEvent: (e) => {
       print(e);
       if (e.type === 'error') {

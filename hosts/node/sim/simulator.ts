@@ -11,6 +11,8 @@ import type { LwsxError } from '../../../src/util/errors.js';
 import { HostSimBoard } from '../../../targets/host-sim/board.js';
 import { FaultInjector } from '../../../src/net/fault.js';
 import { readFileSync } from 'node:fs';
+import { BlobType } from '../../../src/system/blob.js';
+import { utf8Encode } from '../../../src/util/utf8.js';
 import { parseHosts } from '../../../src/services/dns/hosts.js';
 import { parseResolvConf } from '../../../src/services/dns/resolv-conf.js';
 import { SystemServices } from '../../../src/services/system-services.js';
@@ -41,6 +43,8 @@ export const SIM_DOMAIN = 'lws.test';
 
 export interface SimulatorOptions {
   network?: SimNetwork;
+  /** put in the NTP_SERVER blob: SNTP asks it first (a name goes through DNS) */
+  ntpServer?: string;
   boardFile: string;
   /** lws-style datagram faults, e.g. "dns/udp_tx_loss(30%)" */
   faults?: string;
@@ -89,6 +93,8 @@ export class Simulator {
         boardFile: this.opts.boardFile,
         ...(this.opts.policyFile ? { policyFile: this.opts.policyFile } : {}),
         onReboot: () => this.reboot(),
+        // DHCP on a real interface: the board's interfaces are not preconfigured any more
+        ...(network.kind === 'dhcp' ? { interfaces: 'dhcp' as const } : {}),
         onEvent: (what, fields) => emit({ type: 'board', boot, what, fields }),
       });
     } catch (e) {
@@ -116,6 +122,7 @@ export class Simulator {
       },
     });
     this.ctx = ctx;
+    if (this.opts.ntpServer) ctx.system.blobs.get(BlobType.NTP_SERVER).setDirect(utf8Encode(this.opts.ntpServer));
     this.services = new SystemServices(ctx, this.servicesFor(network));
     const id = board.description.identity;
     emit({ type: 'boot', boot, board: board.description.board, serial: id.serial, firmwareVersion: id.firmwareVersion, deviceType: id.deviceType, host: host.name });
