@@ -34,10 +34,13 @@ function namespaces(): string[] {
   return (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.startsWith(`lwsx-`));
 }
 
-peerTest('boots to OPERATIONAL with DHCP, DNS and TIME_VALID held and released by our clients', async () => {
+peerTest.each([
+  ['the NTP server the lease names', [], 'lease'],
+  ['ntp.lws.test, found through the DNS server the lease names', ['--ntp-server', 'ntp.lws.test'], 'ntp.lws.test'],
+])('boots to OPERATIONAL with DHCP and TIME_VALID held and released by our clients; SNTP uses %s', async (_what, extra, ntpServer) => {
   const before = namespaces();
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [cli, '--netns', '--json', '--exit-when-operational', '--log-level', 'info'], { cwd: root, timeout: 60_000 }, (err, so, se) =>
+    execFile(process.execPath, [cli, '--netns', '--json', '--exit-when-operational', '--log-level', 'info', ...extra], { cwd: root, timeout: 60_000 }, (err, so, se) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: so, stderr: se }),
     );
   });
@@ -66,7 +69,7 @@ peerTest('boots to OPERATIONAL with DHCP, DNS and TIME_VALID held and released b
   const dnsFromDhcp = logs.find((e) => e.subsystem === 'dns' && e.msg === 'servers from dhcp');
   expect(dnsFromDhcp?.fields).toEqual({ servers: [lease.server] });
 
-  // TIME_VALID: held by SNTP until chrony, found through DNS as ntp.lws.test, answered
+  // TIME_VALID: held by SNTP until chrony (named by the lease, or found through DNS) answered
   const tvHeld = idx((e) => e.type === 'state' && e.kind === 'held' && e.state === 'TIME_VALID' && e.heldBy === 'sntp');
   const synced = idx((e) => e.type === 'log' && e.subsystem === 'sntp' && e.msg === 'time synced');
   const tvStep = idx((e) => e.type === 'state' && e.kind === 'step' && e.state === 'TIME_VALID');
@@ -74,7 +77,7 @@ peerTest('boots to OPERATIONAL with DHCP, DNS and TIME_VALID held and released b
   expect(synced).toBeGreaterThan(tvHeld);
   expect(tvStep).toBeGreaterThan(synced);
   const sync = (events[synced] as Extract<SimEvent, { type: 'log' }>).fields as { server: string; stratum: number; offsetUs: number };
-  expect(sync.server).toBe('ntp.lws.test');
+  expect(sync.server).toBe(ntpServer === 'lease' ? lease.server : ntpServer);
   expect(sync.stratum).toBe(8); // chrony's `local stratum 8`, not the embedded responder's 2
   expect(Math.abs(sync.offsetUs)).toBeLessThan(50_000);
 

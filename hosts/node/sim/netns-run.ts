@@ -2,8 +2,9 @@
  * `npm start -- --netns` (root): the simulated device boots inside a network namespace of its
  * own, against real peers in a second one — dnsmasq for DHCP and DNS (the zone lws.test, with
  * ntp.lws.test at the server), chrony for NTP. The simulator re-runs itself in the client
- * namespace with `--network dhcp`, so DHCP, DNS and SNTP all go over a real wire. Everything
- * is torn down when the device exits.
+ * namespace with `--network dhcp`, so DHCP, DNS and SNTP all go over a real wire: SNTP uses the
+ * NTP server the lease names, or, given `--ntp-server ntp.lws.test`, finds it through the DNS
+ * server the lease names. Everything is torn down when the device exits.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,8 +44,6 @@ export async function runInNetns(script: string, args: string[]): Promise<number
       'dhcp',
       '--ifname',
       pair.cliIf,
-      '--ntp-server',
-      'ntp.lws.test',
     ]);
     child.stdout?.pipe(process.stdout);
     child.stderr?.pipe(process.stderr);
