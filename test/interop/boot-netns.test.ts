@@ -6,28 +6,16 @@
  * chrony has answered.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleProgram } from '../helpers/bundle.js';
 import type { SimEvent } from '../../hosts/node/sim/simulator.js';
 import { requirePeers } from '../peers/peers.js';
 
 const { peerTest } = requirePeers('netns boot', ['ip', 'dnsmasq', 'chronyd'], { root: true });
 const root = new URL('../../', import.meta.url).pathname;
-const cli = join(root, '.lwsx-run', 'sim-netns.mjs');
+let cli = '';
 
 beforeAll(() => {
-  mkdirSync(join(root, '.lwsx-run'), { recursive: true });
-  buildSync({
-    entryPoints: [join(root, 'hosts/node/sim/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: cli,
-    logLevel: 'error',
-  });
+  cli = bundleProgram('hosts/node/sim/main.ts', 'sim-netns.mjs');
 });
 
 function namespaces(): string[] {

@@ -10,17 +10,16 @@
  * T2 = 8 s let a renewal happen within seconds.
  */
 import { afterAll, beforeAll, expect } from '@jest/globals';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleProgram } from '../helpers/bundle.js';
 import { createNetnsPair } from '../peers/netns.js';
 import type { Dnsmasq, NetnsPair } from '../peers/netns.js';
 import { requirePeers, which } from '../peers/peers.js';
 
 const peers = requirePeers('dhcp interop', ['dnsmasq', 'ip', 'busybox'], { root: true });
 const root = new URL('../../', import.meta.url).pathname;
-const runDir = join(root, '.lwsx-run');
-const bundle = join(runDir, 'dhcp-client.mjs');
+let bundle = '';
 
 let pair: NetnsPair | undefined;
 let dnsmasq: Dnsmasq | undefined;
@@ -33,16 +32,7 @@ interface Ev {
 
 beforeAll(async () => {
   if (!peers.ok) return;
-  mkdirSync(runDir, { recursive: true });
-  buildSync({
-    entryPoints: [join(root, 'test/fixtures/dhcp-client-main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    logLevel: 'error',
-  });
+  bundle = bundleProgram('test/fixtures/dhcp-client-main.ts', 'dhcp-client.mjs');
   pair = createNetnsPair('d');
   dnsmasq = await pair.startDnsmasq({ range: [100, 150], lease: '2m', t1: 5, t2: 8 });
 }, 30_000);

@@ -3,9 +3,9 @@
  * child process, and the Simulator class in-process for reboot and the board's clock.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { bundleProgram } from '../helpers/bundle.js';
 import { Simulator } from '../../hosts/node/sim/simulator.js';
 import type { SimEvent } from '../../hosts/node/sim/simulator.js';
 import { SYS_STATE_NAMES, SysState } from '../../src/system/states.js';
@@ -13,21 +13,10 @@ import { waitFor } from '../helpers/wait.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const runDir = join(root, '.lwsx-run');
-const cli = join(runDir, 'sim.mjs');
+let cli = '';
 
 beforeAll(() => {
-  mkdirSync(runDir, { recursive: true });
-  buildSync({
-    entryPoints: [join(root, 'hosts/node/sim/main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // dependencies (dns-packet, CommonJS) load from node_modules at run time, as in dist/
-    packages: 'external',
-    outfile: cli,
-    logLevel: 'error',
-  });
+  cli = bundleProgram('hosts/node/sim/main.ts', 'sim.mjs');
 });
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
