@@ -1,6 +1,8 @@
 /** `npm run bench`: every benchmark, one after another, in one run. */
+import { main as dns } from './dns.bench.js';
 import { main as sul } from './sul.bench.js';
-import { main as xsBoot } from './xs-boot.bench.js';
+import { main as xs } from './xs.bench.js';
 
 await sul();
-await xsBoot();
+await dns();
+await xs();

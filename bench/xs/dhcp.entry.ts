@@ -1,21 +1,24 @@
 /**
  * XS bench: build a DHCPACK (the options dnsmasq sends: server id, lease, T1, T2, mask,
- * broadcast, domain, NTP, DNS, router) and parse it back into a checked lease, N times.
- * Compare with load.entry.ts (same run) to get the cost per ACK.
+ * broadcast, domain, NTP, DNS, router) and parse it back into a checked lease, N times:
+ * LWSX_XS_ITERATIONS when run-in-xs.mjs sets it, else DHCP_BENCH_ITERATIONS. bench/xs.bench.ts
+ * runs it with two counts and divides the difference, so loading and reporting cancel out.
  */
+/// <reference path="./globals.d.ts" />
 import { ipv4FromString as ip } from '../../src/services/dhcp/ipv4.js';
 import { leaseFromReply } from '../../src/services/dhcp/lease.js';
 import { DhcpMessageType } from '../../src/services/dhcp/options.js';
 import { BOOTP_FLAG_BROADCAST, BOOTREPLY, encodeDhcp, parseDhcp } from '../../src/services/dhcp/packet.js';
 import { reportToHost } from '../../test/xs/report.js';
 
-const DHCP_BENCH_N = 1000;
+export const DHCP_BENCH_ITERATIONS = 1000;
+const N = globalThis.LWSX_XS_ITERATIONS ?? DHCP_BENCH_ITERATIONS;
 
 reportToHost(() => {
   const chaddr = Uint8Array.of(2, 0, 0, 0xaa, 0xbb, 0xcc);
   let bytes = 0;
   let last = '';
-  for (let i = 0; i < DHCP_BENCH_N; i++) {
+  for (let i = 0; i < N; i++) {
     const b = encodeDhcp({
       op: BOOTREPLY,
       xid: (0x11223344 + i) >>> 0,
@@ -41,5 +44,5 @@ reportToHost(() => {
     const lease = leaseFromReply(parseDhcp(b), 0);
     last = lease.address;
   }
-  return { n: DHCP_BENCH_N, bytes, last };
+  return { iterations: N, bytes, last };
 });

@@ -38,6 +38,9 @@ export interface NodeHostOptions {
   keepAlive?: boolean;
 }
 
+/** bytes of entropy random() draws from the kernel at a time for small requests */
+const RANDOM_POOL = 4096;
+
 /** setTimeout's longest delay; longer waits are re-armed in steps */
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -55,6 +58,9 @@ export class NodeHost implements Host {
   private runner: (() => void) | undefined;
   private readonly timer: WakeTimer<ReturnType<typeof setTimeout>>;
   private closed = false;
+  private readonly randomPool = new Uint8Array(RANDOM_POOL);
+  /** the next unused byte of randomPool; RANDOM_POOL when empty (it fills on first use) */
+  private randomAt = RANDOM_POOL;
 
   /** A host whose wake socket is bound, so wakeTarget() can be handed out at once. */
   static async open(opts: NodeHostOptions = {}): Promise<NodeHost> {
@@ -118,8 +124,29 @@ export class NodeHost implements Host {
     return { address: '127.0.0.1', port };
   }
 
+  /**
+   * Fills `into` from the kernel's CSPRNG. Small requests (the resolver asks two bytes at a
+   * time, twice per question) are served from a pool of RANDOM_POOL bytes drawn in one
+   * randomFillSync and refilled when it runs short, instead of one call each; bytes handed out
+   * are zeroed in the pool, so none is given twice or kept. Larger requests go straight through.
+   */
   random(into: Uint8Array): void {
-    randomFillSync(into);
+    const n = into.length;
+    if (n > RANDOM_POOL / 4) {
+      randomFillSync(into);
+      return;
+    }
+    const pool = this.randomPool;
+    let at = this.randomAt;
+    if (at + n > RANDOM_POOL) {
+      randomFillSync(pool);
+      at = 0;
+    }
+    for (let i = 0; i < n; i++) {
+      into[i] = pool[at + i] as number;
+      pool[at + i] = 0;
+    }
+    this.randomAt = at + n;
   }
 
   tcp(opts: TcpOptions): NodeStream {

@@ -5,17 +5,16 @@
  * leaves the machine). `log-queries` lets a test count what reached the wire from dnsmasq's
  * side, independently of the resolver's own counters.
  *
- * Self-contained (node:* and dns-packet only) rather than built on peers.ts: the bench runs
- * outside Jest, and peers.ts imports @jest/globals, which refuses to load there.
+ * Built on proc.ts (node:* only), not peers.ts: the bench runs outside Jest, and peers.ts imports
+ * @jest/globals, which refuses to load there.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { freePort, startPeer, which } from './proc.js';
+import type { Running } from './proc.js';
 
 const require = createRequire(import.meta.url);
 const dnsPacket = require('dns-packet') as {
@@ -23,7 +22,7 @@ const dnsPacket = require('dns-packet') as {
 };
 
 /** Where Debian's dnsmasq-base puts it, or elsewhere on the usual paths. */
-export const DNSMASQ = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/sbin'].map((d) => `${d}/dnsmasq`).find((p) => existsSync(p)) ?? 'dnsmasq';
+export const DNSMASQ = which('dnsmasq') ?? 'dnsmasq';
 
 export interface DnsmasqOptions {
   /** local-ttl: the TTL of every local answer, s (dnsmasq's default is 0) */
@@ -45,42 +44,6 @@ export interface Dnsmasq {
    */
   settled(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A port free for UDP and TCP on both 127.0.0.1 and ::1, as the kernel hands it out. */
-async function freeLoopbackPort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const checks = await Promise.all([
-      udpFree(port, 'udp4', '127.0.0.1'),
-      udpFree(port, 'udp6', '::1'),
-      tcpFree(port, '::1'),
-    ]);
-    if (checks.every(Boolean)) return port;
-  }
-}
-
-function udpFree(port: number, type: 'udp4' | 'udp6', address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const u = createSocket(type);
-    u.once('error', () => resolve(false));
-    u.bind(port, address, () => u.close(() => resolve(true)));
-  });
-}
-
-function tcpFree(port: number, address: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, address, () => s.close(() => resolve(true)));
-  });
 }
 
 /** Does anything answer a DNS query for `name` on 127.0.0.1:port within `ms`? */
@@ -117,27 +80,20 @@ function config(port: number, opts: DnsmasqOptions): string {
 }
 
 async function startOnce(opts: DnsmasqOptions, dir: string): Promise<Dnsmasq | string> {
-  const port = await freeLoopbackPort();
+  // it listens on both loopbacks: the port must be free on ::1 too
+  const port = await freePort({ ipv6: true });
   const conf = join(dir, 'dnsmasq.conf');
   writeFileSync(conf, config(port, opts));
-  const child: ChildProcess = spawn(DNSMASQ, ['--no-daemon', `--conf-file=${conf}`, '--user=root'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  let exited = false;
-  const exit = new Promise<void>((r) => child.once('exit', () => { exited = true; r(); }));
-  child.once('error', (e) => { out += `\nspawn failed: ${e.message}`; });
-  const stop = async (): Promise<void> => {
-    if (!exited) child.kill('SIGTERM');
-    let grace: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([exit, new Promise((r) => (grace = setTimeout(r, 3000)))]);
-    clearTimeout(grace);
-    if (!exited) child.kill('SIGKILL');
-    await exit;
-  };
+  let running: Running;
+  try {
+    running = await startPeer(DNSMASQ, ['--no-daemon', `--conf-file=${conf}`, '--user=root'], () => answers(port, 200));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const output = running.output;
   const queries = (name: string, type?: string): number => {
     const re = new RegExp(`query\\[${type ?? '[A-Z]+'}\\] ${name.replace(/\./g, '\\.')} from `, 'g');
-    return (out.match(re) ?? []).length;
+    return (output().match(re) ?? []).length;
   };
   let markers = 0;
   const settled = async (): Promise<void> => {
@@ -149,12 +105,7 @@ async function startOnce(opts: DnsmasqOptions, dir: string): Promise<Dnsmasq | s
       await new Promise((r) => setTimeout(r, 2));
     }
   };
-  const until = Date.now() + 10_000;
-  while (!exited && Date.now() < until) {
-    if (await answers(port, 200)) return { port, output: () => out, queries, settled, stop };
-  }
-  await stop();
-  return out;
+  return { port, output, queries, settled, stop: running.stop };
 }
 
 /** Starts dnsmasq; retries on a fresh port if another process took ours in the meantime. */

@@ -69,6 +69,25 @@ describe('clocks, entropy, interfaces', () => {
     expect(x.some((v) => v !== 0)).toBe(true);
   });
 
+  test('random: small requests come from a pool that refills, never repeating bytes across the refill', () => {
+    // 3000 two-byte draws cross the 4 KiB pool boundary at least once; as 16-bit values from a
+    // CSPRNG, 3000 of them repeat far less than a reused or zeroed pool would make them
+    const seen = new Map<number, number>();
+    const two = new Uint8Array(2);
+    for (let i = 0; i < 3000; i++) {
+      host.random(two);
+      const v = (two[0] as number) | ((two[1] as number) << 8);
+      seen.set(v, (seen.get(v) ?? 0) + 1);
+    }
+    expect(seen.get(0) ?? 0).toBeLessThan(5);
+    expect(Math.max(...seen.values())).toBeLessThan(6);
+    expect(seen.size).toBeGreaterThan(2800);
+    // a request larger than the pool's share goes straight through and is filled whole
+    const big = new Uint8Array(4096);
+    host.random(big);
+    expect(big.subarray(4000).some((v) => v !== 0)).toBe(true);
+  });
+
   test('interfaces() maps os.networkInterfaces() to NetIf', () => {
     const ifs = host.interfaces();
     expect(ifs.length).toBeGreaterThan(0);

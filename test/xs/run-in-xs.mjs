@@ -2,7 +2,10 @@
 // Runs a TypeScript entry inside Moddable's real XS engine (@agoric/xsnap) and prints one JSON
 // line: { result, meter }. The entry is bundled by esbuild into one script (XS evaluates
 // scripts; a device build would use mcconfig) and reports with issueCommand().
-// Usage: node test/xs/run-in-xs.mjs ENTRY.ts
+// Usage: node test/xs/run-in-xs.mjs ENTRY.ts [--iterations=N]
+// With --iterations=N (or LWSX_XS_ITERATIONS=N in the environment; the argument wins), the
+// bundle starts with `globalThis.LWSX_XS_ITERATIONS = N;`: the bench entries read it for how many
+// times to repeat their operation (see bench/xs/globals.d.ts).
 // Kept outside jest because @endo/init locks down the realm it runs in.
 import '@endo/init';
 import { xsnap } from '@agoric/xsnap';
@@ -11,12 +14,27 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 
-const entry = process.argv[2];
-if (!entry) {
-  console.error('usage: run-in-xs.mjs ENTRY.ts');
+const USAGE = 'usage: run-in-xs.mjs ENTRY.ts [--iterations=N]';
+const args = process.argv.slice(2);
+const entry = args.find((a) => !a.startsWith('--'));
+let iterations = process.env.LWSX_XS_ITERATIONS || undefined;
+for (const a of args) {
+  if (a.startsWith('--iterations=')) iterations = a.slice('--iterations='.length);
+  else if (a.startsWith('--')) {
+    console.error(`run-in-xs: unknown option ${a}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+if (!entry || args.filter((a) => !a.startsWith('--')).length !== 1) {
+  console.error(USAGE);
   process.exit(2);
 }
-const bundle = buildSync({
+if (iterations !== undefined && !/^(0|[1-9][0-9]{0,14})$/.test(iterations)) {
+  console.error(`run-in-xs: the iteration count must be a non-negative integer, not ${JSON.stringify(iterations)}`);
+  process.exit(2);
+}
+const prelude = iterations === undefined ? '' : `globalThis.LWSX_XS_ITERATIONS = ${Number(iterations)};\n`;
+const bundle = prelude + buildSync({
   entryPoints: [entry],
   bundle: true,
   write: false,
