@@ -149,7 +149,8 @@ export class NodeStream implements TCP {
 
   /**
    * Sends what is queued, then FIN, then releases the socket. No callback runs afterwards.
-   * A stream that never connected is dropped at once.
+   * A stream that never became ready (no TCP connection, or a TLS handshake still running) is
+   * dropped at once: a TLS socket's end() would wait for a handshake that may never finish.
    */
   close(): void {
     if (this.closedByUser) return;
@@ -161,7 +162,7 @@ export class NodeStream implements TCP {
     for (const [event, fn] of this.listeners.splice(0)) s.off(event, fn);
     // errors after close (a reset while our FIN drains) have nobody to go to
     s.on('error', () => {});
-    if (!this.tcpConnected || s.destroyed || !s.writable) s.destroy();
+    if (!this.ready || s.destroyed || !s.writable) s.destroy();
     else s.end(() => s.destroy());
   }
 
