@@ -4,17 +4,28 @@
  *
  * Accepted sockets are created paused (pauseOnConnect), so a connection nobody has adopted yet
  * reads nothing and the peer's data waits in the kernel, not in memory here.
+ *
+ * With `tls` the listener is a tls.Server: Node runs each handshake (SNI, ALPN, the client
+ * certificate check) and only a connection whose handshake succeeded is offered through
+ * onReadable/read(); adopt() gives a NodeTlsStream whose onWritable, the first sign of life as
+ * for any adopted stream, comes after the handshake by construction. Application bytes that
+ * arrive before adoption wait in the TLS socket, paused (at most Node's 16 KiB read buffer, then
+ * the kernel window closes). A handshake that fails or takes longer than handshakeTimeoutMs is
+ * dropped by Node and reported to onHandshakeError only: it never reaches read() and never
+ * touches the listener.
  */
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { AcceptedTCP, ListenOptions, Listener, SocketCallbacks } from '../../src/net/host.js';
 import { UsageError } from '../../src/util/errors.js';
-import { socketError } from './errors.js';
-import type { SocketError } from './errors.js';
+import { SocketError, TlsVerifyError, socketError, tlsVerifyCode } from './errors.js';
 import { NodeStream } from './tcp.js';
 import type { StreamLimits } from './tcp.js';
+import { NodeTlsStream, tlsServerOptions } from './tls.js';
 
-/** A pending connection; adopting it gives the Node stream type. */
+/** A pending connection; adopting it gives the Node stream type (NodeTlsStream on TLS). */
 export interface NodeAcceptedTCP extends AcceptedTCP {
   adopt(callbacks: SocketCallbacks): NodeStream;
 }
@@ -22,7 +33,17 @@ export interface NodeAcceptedTCP extends AcceptedTCP {
 /** ListenOptions plus a way to hear that the listener failed (e.g. EADDRINUSE). */
 export interface NodeListenOptions extends ListenOptions {
   onError?(error: SocketError): void;
+  /**
+   * TLS only: a client's handshake failed (a refused client certificate is a TlsVerifyError,
+   * anything else ERR_TLS_HANDSHAKE, with Node's code in detail.errno). For logs: the
+   * connection is gone already and the listener carries on.
+   */
+  onHandshakeError?(error: SocketError): void;
+  /** TLS only: how long a client may take over its handshake (10 000 ms, the wsi's TLS phase) */
+  handshakeTimeoutMs?: number;
 }
+
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class NodeListener implements Listener {
   private readonly server: Server;
@@ -32,6 +53,9 @@ export class NodeListener implements Listener {
   private readonly guards = new Map<Socket, { onError(): void; onClose(): void }>();
   private readonly requestedPort: number;
   private failure: SocketError | undefined;
+  /** a TLS listener: accepted sockets are TLSSockets, handshake done */
+  private readonly tls: boolean = false;
+  private failedHandshakes = 0;
   private closed = false;
   private readonly boundWaiters: Array<{ ok(port: number): void; fail(e: Error): void }> = [];
 
@@ -43,8 +67,24 @@ export class NodeListener implements Listener {
     this.opts = opts;
     this.limits = limits;
     this.requestedPort = port;
-    this.server = createServer({ pauseOnConnect: true });
-    this.server.on('connection', (s) => this.onConnection(s));
+    if (opts.tls !== undefined) {
+      const hs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+      if (!Number.isInteger(hs) || hs < 1) {
+        throw new UsageError('ERR_LISTEN_OPTION', 'listener: handshakeTimeoutMs must be a positive integer', { handshakeTimeoutMs: hs });
+      }
+      const server = createTlsServer({ ...tlsServerOptions(opts.tls), handshakeTimeout: hs });
+      server.on('secureConnection', (s: TLSSocket) => {
+        // hold its bytes until someone adopts it, as pauseOnConnect does for plain TCP
+        s.pause();
+        this.onConnection(s);
+      });
+      server.on('tlsClientError', (e: Error, s: TLSSocket) => this.onHandshakeError(e, s));
+      this.tls = true;
+      this.server = server;
+    } else {
+      this.server = createServer({ pauseOnConnect: true });
+      this.server.on('connection', (s) => this.onConnection(s));
+    }
     this.server.on('listening', () => {
       for (const w of this.boundWaiters.splice(0)) w.ok(this.port);
     });
@@ -63,6 +103,11 @@ export class NodeListener implements Listener {
   get port(): number {
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : this.requestedPort;
+  }
+
+  /** TLS handshakes that failed since the listener opened. */
+  get handshakeFailures(): number {
+    return this.failedHandshakes;
   }
 
   /** Resolves with the port once the listener is bound; rejects with its ERR_LISTEN. */
@@ -87,7 +132,7 @@ export class NodeListener implements Listener {
           s.off('close', guards.onClose);
           this.guards.delete(s);
         }
-        const stream = new NodeStream(s, callbacks, this.limits, 'connected');
+        const stream = this.tls ? new NodeTlsStream(s, callbacks, this.limits, 'connected') : new NodeStream(s, callbacks, this.limits, 'connected');
         s.resume();
         return stream;
       },
@@ -102,6 +147,26 @@ export class NodeListener implements Listener {
     this.guards.clear();
     this.server.close();
     for (const w of this.boundWaiters.splice(0)) w.fail(new UsageError('ERR_SOCKET_CLOSED', 'listener closed'));
+  }
+
+  private onHandshakeError(e: Error, s: TLSSocket): void {
+    this.failedHandshakes++;
+    // Node destroys the socket; make sure of it, and of no unhandled 'error' from it
+    const where = { address: s.remoteAddress, port: s.remotePort };
+    s.on('error', () => {});
+    s.destroy();
+    if (this.closed || !this.opts.onHandshakeError) return;
+    // a client certificate that fails verification: Node notes why, then drops the socket (the
+    // error itself is then only ECONNRESET)
+    const refused = typeof s.authorizationError === 'string' ? s.authorizationError : undefined;
+    const verify = tlsVerifyCode(refused);
+    if (refused !== undefined) {
+      const code = verify ?? 'ERR_TLS_HANDSHAKE';
+      const Cls = verify ? TlsVerifyError : SocketError;
+      this.opts.onHandshakeError(new Cls(code, `client certificate refused: ${refused}`, { ...where, errno: refused }, e));
+      return;
+    }
+    this.opts.onHandshakeError(socketError('ERR_TLS_HANDSHAKE', 'TLS handshake with a client failed', e, where));
   }
 
   private onConnection(s: Socket): void {

@@ -20,6 +20,8 @@ export class XsListener implements HostListener {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError('ERR_LISTEN_PORT', 'listener: port must be 0..65535', { port });
     }
+    // Moddable's listener hands out plain TCP: refuse rather than serve TLS clients in the clear
+    if (opts.tls) throw new UsageError('ERR_LISTEN_TLS', 'listener: the XS host has no TLS server yet', { port });
     const native = new Listener({
       port,
       ...(opts.address !== undefined ? { address: opts.address } : {}),

@@ -27,7 +27,11 @@ export interface TlsOptions extends TcpOptions {
   /** SNI and name to verify; defaults to host */
   servername?: string;
   alpn?: readonly string[];
-  /** DER certificates to trust instead of the system store (lws_tls_client_vhost_extra_cert_mem) */
+  /**
+   * DER certificates (CAs, or a server's own certificate) to trust besides the host's built-in
+   * store, as lws_tls_client_vhost_extra_cert_mem adds to the vhost's store and Moddable's
+   * `secure.certificate` adds to its own. Use `verify: false` and no `trust` only for tests.
+   */
   trust?: readonly Uint8Array[];
   clientCertDer?: Uint8Array;
   clientKeyDer?: Uint8Array;
@@ -35,9 +39,42 @@ export interface TlsOptions extends TcpOptions {
   verify?: boolean;
 }
 
+/**
+ * A certificate or key for a TLS server: DER bytes, or PEM (as text, or as its bytes). Keys are
+ * PKCS#8, PKCS#1 (RSA) or SEC1 (EC), unencrypted.
+ */
+export type TlsCredential = Bytes | string;
+
+/** What makes a Listener a TLS server. Every accepted connection is then a TLS stream. */
+export interface ListenTlsOptions {
+  /** the server certificate; a chain as a list, leaf first (one PEM text may hold the chain) */
+  cert: TlsCredential | readonly TlsCredential[];
+  /** the certificate's private key */
+  key: TlsCredential;
+  /**
+   * protocols the server speaks, in its order of preference: the first of these the client also
+   * offers is chosen; a client offering ALPN but none of these is refused (RFC 7301 §3.2)
+   */
+  alpn?: readonly string[];
+  /**
+   * Ask every client for a certificate and refuse the handshake unless it presents one that
+   * chains to `trust` (which is then required: client certificates are checked against `trust`
+   * only, never the public store)
+   */
+  requestClientCert?: boolean;
+  /** DER CA certificates that client certificates must chain to */
+  trust?: readonly Uint8Array[];
+}
+
 export interface ListenOptions {
   address?: string;
   port?: number;
+  /**
+   * Serve TLS. The listener still hands out connections with read() then adopt(callbacks); the
+   * adopted stream's onWritable comes once its handshake is done, and a client whose handshake
+   * fails never reaches read() nor harms the listener.
+   */
+  tls?: ListenTlsOptions;
   onReadable(count: number): void;
   /** the listener failed (e.g. the port is taken); it is unusable afterwards */
   onError?(error?: Error): void;
@@ -53,6 +90,12 @@ export interface UdpOptions extends SocketCallbacks {
 export interface TCP {
   readonly remoteAddress: string | undefined;
   readonly remotePort: number | undefined;
+  /**
+   * TLS only: the application protocol the handshake agreed on (ALPN, RFC 7301), on the client
+   * what the server chose from our `alpn`, on the server what it chose from the client's offer;
+   * undefined for plain TCP, when no protocol was agreed, or before the first onWritable.
+   */
+  readonly alpn?: string | undefined;
   /** Up to `max` bytes, or undefined when nothing is buffered. */
   read(max?: number): ArrayBuffer | undefined;
   /** Queues the bytes; returns how many more bytes may be written before writes should pause. */
