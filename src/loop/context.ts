@@ -66,6 +66,8 @@ export class Context implements SmdLoop {
   private readonly deferred: Array<() => void> = [];
   private readonly deferSul = new Sul(() => this.runDeferred());
   private readonly attachHandlers = new Map<number, AttachHandler>();
+  /** connections (wsi) alive on this context: destroy() closes them, as lws_context_destroy does */
+  private readonly live = new Set<{ close(): void }>();
   private armedUs: number | undefined;
   private destroyed = false;
   private servicing = false;
@@ -182,6 +184,16 @@ export class Context implements SmdLoop {
     this.host.setWakeTimer(this.armedUs);
   }
 
+  /** A connection announces itself (and takes itself off with `untrack` when it closes). */
+  track(c: { close(): void }): void {
+    this.checkAlive();
+    this.live.add(c);
+  }
+
+  untrack(c: { close(): void }): void {
+    this.live.delete(c);
+  }
+
   /**
    * Steps to CONTEXT_DESTROYING (notifiers hear it synchronously; SMD peers do not, as no loop
    * iteration follows), then stops the loop and releases the host.
@@ -189,6 +201,8 @@ export class Context implements SmdLoop {
   destroy(): void {
     if (this.destroyed) return;
     this.system.state.transition(SysState.CONTEXT_DESTROYING);
+    for (const c of [...this.live]) c.close();
+    this.live.clear();
     this.destroyed = true;
     this.smd.destroy();
     this.host.setWakeTimer(undefined);

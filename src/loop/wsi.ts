@@ -27,8 +27,10 @@ export interface WsiMachine<E> {
   onTimer(nowUs: number): E[];
   /** send the role's ping (ws PING, MQTT PINGREQ); absent: validity can only hang up */
   validityPing?(nowUs: number): void;
+  /** the peer closed its sending side (FIN): a close-delimited body ends here */
+  receiveEof?(nowUs: number): E[];
   /** true once the machine is finished and the connection should close after its output */
-  readonly done?: boolean;
+  readonly closed?: boolean;
 }
 
 export interface WsiValidity {
@@ -75,7 +77,7 @@ const DEFAULT_TIMEOUTS: Record<ConnectPhase, number> = { dns: 5000, tcp: 5000, t
 
 const NUMERIC = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
 
-type Ctx = Pick<Context, 'host' | 'nowUs' | 'scheduleAt' | 'cancel' | 'logger' | 'defer'>;
+type Ctx = Pick<Context, 'host' | 'nowUs' | 'scheduleAt' | 'cancel' | 'logger' | 'defer' | 'track' | 'untrack'>;
 
 export class Wsi<E> {
   readonly name: string;
@@ -110,6 +112,7 @@ export class Wsi<E> {
     this.rxIsProofOfLife = opts.rxIsProofOfLife ?? true;
     this.validity = opts.validity;
     this.lastProofUs = ctx.nowUs();
+    ctx.track(this);
   }
 
   /** Wraps a connected socket (a listener's accepted connection). */
@@ -147,7 +150,7 @@ export class Wsi<E> {
     if (this.closed) return;
     for (const b of this.machine.pendingOutput()) if (b.length) this.backlog.push(b);
     this.drain();
-    if (this.machine.done && this.backlog.length === 0) this.close();
+    if (this.machine.closed && this.backlog.length === 0) this.close();
   }
 
   /** Asks for one onWritable callback once the backlog is empty; repeated calls coalesce. */
@@ -178,6 +181,7 @@ export class Wsi<E> {
   close(err?: LwsxError): void {
     if (this.closed) return;
     this.closed = true;
+    this.ctx.untrack(this);
     this.ctx.cancel(this.validitySul);
     this.ctx.cancel(this.machineSul);
     this.ctx.cancel(this.phaseSul);
@@ -300,8 +304,18 @@ export class Wsi<E> {
         if (!up) return failed?.(e);
         if (this.closed) return;
         const le = e instanceof LwsxError ? e : new WsiError('ERR_WSI_SOCKET', `${this.name}: socket failed: ${e?.message ?? 'closed'}`, {}, e);
-        // a peer's orderly close (FIN) after the machine is done is not an error
-        this.close(this.machine.done ? undefined : le);
+        // the peer's FIN: the machine may still have something to say (a close-delimited body ends)
+        if (le.code === 'ERR_TCP_CLOSED' && this.machine.receiveEof) {
+          const events = this.machine.receiveEof(this.ctx.nowUs());
+          if (events.length) this.cb.onEvents(this, events);
+          if (this.closed) return;
+          this.flush();
+          if (this.closed) return;
+          this.close(this.machine.closed ? undefined : le);
+          return;
+        }
+        // a peer's orderly close after the machine is done is not an error
+        this.close(this.machine.closed ? undefined : le);
       },
     };
   }

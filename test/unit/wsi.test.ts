@@ -18,7 +18,7 @@ class RawMachine implements WsiMachine<Uint8Array> {
   pings = 0;
   deadline: number | undefined;
   timers = 0;
-  done = false;
+  closed = false;
   constructor(private readonly ping = true, private readonly failOn?: number) {}
   send(b: Uint8Array): void { this.out.push(b); }
   receive(bytes: Uint8Array): Uint8Array[] {
