@@ -1,8 +1,10 @@
 /** `npm run bench`: every benchmark, one after another, in one run. */
 import { main as dns } from './dns.bench.js';
+import { main as h1 } from './h1-parse.bench.js';
 import { main as sul } from './sul.bench.js';
 import { main as xs } from './xs.bench.js';
 
 await sul();
 await dns();
+await h1();
 await xs();

@@ -75,6 +75,15 @@ const OPERATIONS: readonly Operation[] = [
       expect('dhcp last address', r['last'], `10.213.7.${100 + ((n - 1) % 50)}`);
     },
   },
+  {
+    label: 'h1 request + response parse',
+    entry: 'bench/xs/h1.entry.ts',
+    check: (r, n) => {
+      expect('h1 iterations', r['iterations'], n);
+      expect('h1 fields', r['fields'], 18 * n);
+      expect('h1 body bytes', r['bodyBytes'], 41 * n);
+    },
+  },
 ];
 
 const num = (x: number): string => Math.round(x).toLocaleString('en-US');
