@@ -84,6 +84,15 @@ const OPERATIONS: readonly Operation[] = [
       expect('h1 body bytes', r['bodyBytes'], 41 * n);
     },
   },
+  {
+    label: 'ws 16 B binary echo (2 frames each way)',
+    entry: 'bench/xs/ws.entry.ts',
+    check: (r, n) => {
+      expect('ws iterations', r['iterations'], n);
+      expect('ws echoed', r['echoed'], n);
+      expect('ws accept key', r['accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    },
+  },
 ];
 
 const num = (x: number): string => Math.round(x).toLocaleString('en-US');
