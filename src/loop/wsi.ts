@@ -83,8 +83,8 @@ export class Wsi<E> {
   readonly name: string;
   private socket: TCP | undefined;
   private readonly ctx: Ctx;
-  private readonly machine: WsiMachine<E>;
-  private readonly cb: WsiCallbacks<E>;
+  private machine: WsiMachine<E>;
+  private cb: WsiCallbacks<E>;
   private readonly backlog: Uint8Array[] = [];
   private room = 1;
   private wantWritable = false;
@@ -143,6 +143,22 @@ export class Wsi<E> {
     let n = 0;
     for (const b of this.backlog) n += b.length;
     return n;
+  }
+
+  /**
+   * Hands the connection to another protocol (lws's role change, e.g. HTTP → WebSocket after a
+   * 101): from now on bytes go to `machine` and events to `callbacks`. `rest` is what already
+   * arrived for the new protocol; its events are returned for the caller to handle first.
+   */
+  switchProtocol<F>(machine: WsiMachine<F>, callbacks: WsiCallbacks<F>): Wsi<F> {
+    // what the old protocol still has to say (the 101 itself) goes out first
+    for (const b of this.machine.pendingOutput()) if (b.length) this.backlog.push(b);
+    const self = this as unknown as Wsi<F>;
+    self.machine = machine;
+    self.cb = callbacks;
+    this.ctx.cancel(this.machineSul);
+    self.armMachineTimer();
+    return self;
   }
 
   /** Sends the machine's pending output (call after driving the machine's send methods). */

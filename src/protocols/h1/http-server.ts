@@ -14,6 +14,10 @@ import type { Mount } from './mount.js';
 import type { RequestHead } from './parser.js';
 import type { HeaderList } from './serializer.js';
 import { H1Server } from './server.js';
+import type { WsConnectionOptions } from '../ws/connection.js';
+import { WsHandshakeError } from '../ws/errors.js';
+import { acceptHandshake, refusal } from '../ws/handshake.js';
+import { WsSocket } from '../ws/ws-socket.js';
 import type { H1ServerEvent, H1ServerOptions } from './server.js';
 
 /** One request and its answer. */
@@ -42,28 +46,28 @@ export class HttpExchange {
     // the client may be gone by the time an asynchronous answer is ready
     if (this.conn.wsi.isClosed) return;
     this.conn.machine.sendContinue();
-    this.conn.wsi.flush();
+    this.conn.pump();
   }
 
   respond(status: number, headers: HeaderList = [], reason?: string): void {
     // the client may be gone by the time an asynchronous answer is ready
     if (this.conn.wsi.isClosed) return;
     this.conn.machine.respond(reason === undefined ? { status, headers } : { status, headers, reason });
-    this.conn.wsi.flush();
+    this.conn.pump();
   }
 
   send(data: Uint8Array | string): void {
     // the client may be gone by the time an asynchronous answer is ready
     if (this.conn.wsi.isClosed) return;
     this.conn.machine.send(typeof data === 'string' ? utf8Encode(data) : data);
-    this.conn.wsi.flush();
+    this.conn.pump();
   }
 
   end(trailers?: HeaderList): void {
     // the client may be gone by the time an asynchronous answer is ready
     if (this.conn.wsi.isClosed) return;
     this.conn.machine.end(trailers);
-    this.conn.wsi.flush();
+    this.conn.pump();
   }
 
   /** A whole response in one call, with Content-Length. */
@@ -88,6 +92,11 @@ interface HttpConnection {
   machine: H1Server;
   wsi: Wsi<H1ServerEvent>;
   exchange: HttpExchange | undefined;
+  /**
+   * After the user answered: handle what the answer produced (a 101 yields 'upgrade', which
+   * must switch the wsi before the flush sees an HTTP machine that is finished), then send.
+   */
+  pump(): void;
 }
 
 export interface HttpServerOptions {
@@ -136,6 +145,11 @@ export class HttpServer {
       if (this.closed) return;
       const machine = new H1Server(this.ctx.nowUs(), this.opts.h1);
       const conn = { machine, exchange: undefined } as unknown as HttpConnection;
+      conn.pump = () => {
+        const ev = machine.pollEvents();
+        if (ev.length) this.onEvents(conn, ev);
+        else conn.wsi.flush();
+      };
       conn.wsi = Wsi.adopt(this.ctx, a, {
         machine,
         name: `${this.name} http`,
@@ -198,6 +212,24 @@ export class HttpServer {
       case 'redirect':
         x.reply(m.status ?? 302, '', [['location', m.location + x.path.slice(m.prefix.length)]]);
         return;
+      case 'ws': {
+        const h = x.head;
+        const pairs: Array<[string, string]> = [];
+        for (let i = 0; i < h.headers.fields.length; i += 2) pairs.push([h.headers.fields[i] as string, h.headers.fields[i + 1] as string]);
+        try {
+          const hs = acceptHandshake({ method: h.method, target: h.target, version: h.version, headers: pairs }, m.protocols ? { protocols: m.protocols } : {});
+          const handlers = m.handlers(x);
+          const co: WsConnectionOptions = { ...m.connection, role: 'server' };
+          if (hs.negotiated.protocol !== undefined) co.protocol = hs.negotiated.protocol;
+          x.onUpgrade = (rest, wsi) => new WsSocket(this.ctx, wsi, co, handlers, rest);
+          x.respond(101, hs.response.headers);
+        } catch (e) {
+          if (!(e instanceof WsHandshakeError)) throw e;
+          const r = refusal(e);
+          x.reply(r.status, `${e.message}\n`, r.headers);
+        }
+        return;
+      }
       case 'files': {
         if (x.head.method !== 'GET' && x.head.method !== 'HEAD') {
           x.reply(405, 'method not allowed\n', [['allow', 'GET, HEAD']]);

@@ -3,6 +3,8 @@
  * of files (through the board's file source: on host-sim, the desktop's file system), or a
  * redirect. The longest matching prefix wins.
  */
+import type { WsConnectionOptions } from '../ws/connection.js';
+import type { WsHandlers } from '../ws/ws-socket.js';
 import type { HttpExchange } from './http-server.js';
 
 /** Where static files come from: bytes for a path under the mount's origin, or undefined. */
@@ -13,7 +15,15 @@ export interface FileSource {
 export type Mount =
   | { kind: 'callback'; prefix: string; handler: (x: HttpExchange) => void }
   | { kind: 'files'; prefix: string; source: FileSource; defaultFile?: string }
-  | { kind: 'redirect'; prefix: string; location: string; status?: 301 | 302 | 307 | 308 };
+  | { kind: 'redirect'; prefix: string; location: string; status?: 301 | 302 | 307 | 308 }
+  /** a WebSocket endpoint: upgrade requests become WsSockets driven by `handlers` */
+  | {
+      kind: 'ws';
+      prefix: string;
+      protocols?: readonly string[];
+      connection?: Omit<WsConnectionOptions, 'role' | 'random' | 'protocol' | 'extensions' | 'deflater'>;
+      handlers: (x: HttpExchange) => WsHandlers;
+    };
 
 /** The mount for `path`: the longest prefix that matches at a segment boundary. */
 export function matchMount(mounts: readonly Mount[], path: string): Mount | undefined {

@@ -88,6 +88,8 @@ export type WsHandshakeCode =
   | 'ERR_WS_HS_EXTENSIONS'
   /** client: the response is not 101 */
   | 'ERR_WS_HS_STATUS'
+  /** client: the connection closed before the handshake finished */
+  | 'ERR_WS_HS_CLOSED'
   /** client: Sec-WebSocket-Accept missing or wrong */
   | 'ERR_WS_HS_ACCEPT';
 

@@ -1,0 +1,119 @@
+/**
+ * A WebSocket on a wsi, either role: the WsConnection machine pumped by the wsi, its events
+ * turned into callbacks, validity pings as WebSocket PINGs (a PONG is the proof of life).
+ */
+import type { Context } from '../../loop/context.js';
+import type { Wsi, WsiMachine } from '../../loop/wsi.js';
+import type { LwsxError } from '../../util/errors.js';
+import { WsConnection } from './connection.js';
+import type { WsConnectionOptions, WsEvent } from './connection.js';
+
+export interface WsHandlers {
+  onOpen?(ws: WsSocket): void;
+  onMessage?(ws: WsSocket, data: string | Uint8Array, binary: boolean): void;
+  onPing?(ws: WsSocket, data: Uint8Array): void;
+  onPong?(ws: WsSocket, data: Uint8Array): void;
+  /**
+   * The WebSocket is over: the close code and reason, and the error when it failed. `ws` is
+   * undefined when it never opened (the connection or the handshake failed: code 1006).
+   */
+  onClose?(ws: WsSocket | undefined, code: number, reason: string, err: LwsxError | undefined): void;
+}
+
+/** The WsConnection as a wsi machine. */
+class WsMachine implements WsiMachine<WsEvent> {
+  constructor(readonly conn: WsConnection) {}
+  receive(b: Uint8Array, now: number): WsEvent[] { return this.conn.receive(b, now); }
+  pendingOutput(): Uint8Array[] { return this.conn.pendingOutput(); }
+  nextDeadlineUs(): number | undefined { return this.conn.nextDeadlineUs(); }
+  onTimer(now: number): WsEvent[] { return this.conn.onTimer(now); }
+  validityPing(): void { this.conn.ping(); }
+  get closed(): boolean { return this.conn.state === 'closed'; }
+}
+
+export class WsSocket {
+  readonly conn: WsConnection;
+  private readonly wsi: Wsi<WsEvent>;
+  private readonly ctx: Context;
+  private readonly h: WsHandlers;
+  private closeReported = false;
+  private closeCode = 1006;
+  private closeReason = '';
+
+  /** Takes over `wsi` (after the handshake) and feeds it `rest`, the bytes that came with it. */
+  constructor(ctx: Context, wsi: Wsi<unknown>, opts: WsConnectionOptions, handlers: WsHandlers, rest: Uint8Array) {
+    this.ctx = ctx;
+    this.h = handlers;
+    this.conn = new WsConnection(opts);
+    this.wsi = wsi.switchProtocol(new WsMachine(this.conn), {
+      onEvents: (_w, events) => this.onEvents(events),
+      onClose: (_w, err) => this.report(err),
+    });
+    this.onEvents(this.conn.open(ctx.nowUs()));
+    if (rest.length) this.onEvents(this.conn.receive(rest, ctx.nowUs()));
+    this.wsi.flush();
+  }
+
+  get state(): WsConnection['state'] {
+    return this.conn.state;
+  }
+
+  send(data: string | Uint8Array): void {
+    this.conn.send(data);
+    this.wsi.flush();
+  }
+
+  ping(data?: Uint8Array | string): void {
+    this.conn.ping(data);
+    this.wsi.flush();
+  }
+
+  /** Starts the close handshake; the socket closes once the peer answers (or times out). */
+  close(code = 1000, reason = ''): void {
+    if (this.conn.state === 'closed' || this.conn.state === 'closing') return;
+    this.conn.close(this.ctx.nowUs(), code, reason);
+    this.wsi.flush();
+  }
+
+  /** Backpressure: stop reading until resume(). */
+  pause(): void {
+    this.wsi.pauseRx();
+  }
+
+  resume(): void {
+    this.wsi.resumeRx();
+  }
+
+  private onEvents(events: WsEvent[]): void {
+    for (const ev of events) {
+      switch (ev.type) {
+        case 'open':
+          this.h.onOpen?.(this);
+          break;
+        case 'message':
+          this.h.onMessage?.(this, ev.data, ev.binary);
+          break;
+        case 'ping':
+          this.h.onPing?.(this, ev.data);
+          break;
+        case 'pong':
+          this.wsi.validityConfirmed();
+          this.h.onPong?.(this, ev.data);
+          break;
+        case 'close':
+          this.closeCode = ev.code;
+          this.closeReason = ev.reason;
+          break;
+        case 'error':
+          this.report(ev.error);
+          break;
+      }
+    }
+  }
+
+  private report(err: LwsxError | undefined): void {
+    if (this.closeReported) return;
+    this.closeReported = true;
+    this.h.onClose?.(this, this.closeCode, this.closeReason, err);
+  }
+}
