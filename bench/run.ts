@@ -2,9 +2,11 @@
 import { main as dns } from './dns.bench.js';
 import { main as h1 } from './h1-parse.bench.js';
 import { main as sul } from './sul.bench.js';
+import { main as wsEcho } from './ws-echo.bench.js';
 import { main as xs } from './xs.bench.js';
 
 await sul();
 await dns();
 await h1();
+await wsEcho();
 await xs();
