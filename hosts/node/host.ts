@@ -26,6 +26,9 @@ import type { StreamLimits } from './tcp.js';
 import { NodeTlsStream, connectTls } from './tls.js';
 import { DEFAULT_UDP_QUEUE, NodeUdp } from './udp.js';
 import { WakeSocket } from './wakeup.js';
+import { fflateDeflater } from '../common/fflate-deflater.js';
+import type { MessageDeflater } from '../../src/protocols/ws/deflater.js';
+import type { DeflateParams } from '../../src/protocols/ws/extensions.js';
 
 export interface NodeHostOptions {
   /** bytes a stream may have queued for sending before write() reports no room (64 KiB) */
@@ -163,6 +166,10 @@ export class NodeHost implements Host {
 
   tls(opts: TlsOptions): NodeTlsStream {
     return connectTls(opts, this.limits);
+  }
+
+  deflater(params: DeflateParams, role: 'client' | 'server'): MessageDeflater {
+    return fflateDeflater(params, role);
   }
 
   interfaces(): NetIf[] {

@@ -18,6 +18,9 @@ import { connectTcp } from './tcp.js';
 import { connectTls } from './tls.js';
 import { XsUdp } from './udp.js';
 import { DEFAULT_WAKE_PORT, XsWake } from './wakeup.js';
+import { fflateDeflater } from '../common/fflate-deflater.js';
+import type { MessageDeflater } from '../../src/protocols/ws/deflater.js';
+import type { DeflateParams } from '../../src/protocols/ws/extensions.js';
 
 export interface XsHostOptions {
   /** UDP port of the loop's wake socket (57681); Workers send their wakeups there */
@@ -100,6 +103,10 @@ export class XsHost implements Host {
 
   tls(opts: TlsOptions): XsStream {
     return connectTls(opts);
+  }
+
+  deflater(params: DeflateParams, role: 'client' | 'server'): MessageDeflater {
+    return fflateDeflater(params, role);
   }
 
   interfaces(): NetIf[] {

@@ -5,6 +5,9 @@
  * ready. Types only: `hosts/node` and `hosts/xs` implement it.
  */
 
+import type { MessageDeflater } from '../protocols/ws/deflater.js';
+import type { DeflateParams } from '../protocols/ws/extensions.js';
+
 export type Bytes = ArrayBuffer | ArrayBufferView;
 
 export interface SocketCallbacks {
@@ -167,6 +170,11 @@ export interface Host {
   udp(opts: UdpOptions): UDP;
   tls?(opts: TlsOptions): TCP;
   interfaces(): NetIf[];
+  /**
+   * A permessage-deflate implementation for one WebSocket (fflate on both hosts); absent: the
+   * host cannot compress, and WebSockets do not offer or accept the extension.
+   */
+  deflater?(params: DeflateParams, role: 'client' | 'server'): MessageDeflater;
   /** Releases the wake timer and wakeup sockets; the loop will not run again. */
   close(): void;
 }

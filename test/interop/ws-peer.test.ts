@@ -156,3 +156,49 @@ test('ws client ↔ our server over wss; a bad frame is refused with 1002', asyn
   expect(closed.code).toBe(1002);
   srv.close();
 });
+
+describe('permessage-deflate (fflate on our side, zlib on ws)', () => {
+  const text = 'compress me please, '.repeat(2000);
+
+  test.each([
+    ['context takeover', {}],
+    ['no context takeover either way', { serverNoContextTakeover: true, clientNoContextTakeover: true }],
+  ])('our client ↔ ws server, %s', async (_name, deflate) => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: { threshold: 0 } });
+    await new Promise<void>((r) => wss.on('listening', () => r()));
+    let extensions = '';
+    wss.on('connection', (s, req) => {
+      extensions = String(req.headers['sec-websocket-extensions'] ?? '');
+      s.on('message', (d, bin) => s.send(d, { binary: bin }));
+    });
+    const s = client({ host: '127.0.0.1', port: (wss.address() as AddressInfo).port, deflate });
+    await waitFor('open', () => s.open);
+    for (let i = 0; i < 3; i++) s.ws?.send(text + i);
+    s.ws?.send(new Uint8Array(50_000).fill(3));
+    await waitFor('echoes', () => s.messages.length === 4);
+    expect(extensions).toMatch(/permessage-deflate/);
+    expect(s.messages.slice(0, 3)).toEqual([text + 0, text + 1, text + 2]);
+    expect((s.messages[3] as Uint8Array).every((b) => b === 3)).toBe(true);
+    s.ws?.close();
+    await waitFor('close', () => s.close !== undefined);
+    await new Promise<void>((r) => wss.close(() => r()));
+  });
+
+  test('ws client ↔ our server, with and without context takeover', async () => {
+    const srv = new HttpServer(ctx, {
+      listen: { address: '127.0.0.1', port: 0 },
+      mounts: [{ kind: 'ws', prefix: '/', protocols: ['lws-test'], deflate: {}, handlers: () => ({ onMessage: (ws, data) => ws.send(data) }) }],
+    });
+    await (srv.listener as unknown as { bound(): Promise<number> }).bound();
+    for (const pmd of [{ threshold: 0 }, { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true }]) {
+      const c = await wsClient(`ws://127.0.0.1:${srv.port}/`, { perMessageDeflate: pmd });
+      expect(c.sock.extensions).toMatch(/permessage-deflate/);
+      for (let i = 0; i < 3; i++) c.sock.send(text + i);
+      await waitFor('echoes', () => c.got.length === 3);
+      expect(c.got.map((g) => g.data.toString())).toEqual([text + 0, text + 1, text + 2]);
+      c.sock.close();
+      await c.closed;
+    }
+    srv.close();
+  });
+});

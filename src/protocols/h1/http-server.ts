@@ -217,10 +217,16 @@ export class HttpServer {
         const pairs: Array<[string, string]> = [];
         for (let i = 0; i < h.headers.fields.length; i += 2) pairs.push([h.headers.fields[i] as string, h.headers.fields[i + 1] as string]);
         try {
-          const hs = acceptHandshake({ method: h.method, target: h.target, version: h.version, headers: pairs }, m.protocols ? { protocols: m.protocols } : {});
+          const deflater = this.ctx.host.deflater;
+          const hsOpts: Parameters<typeof acceptHandshake>[1] = {};
+          if (m.protocols) hsOpts.protocols = m.protocols;
+          if (m.deflate && deflater) hsOpts.deflate = m.deflate;
+          const hs = acceptHandshake({ method: h.method, target: h.target, version: h.version, headers: pairs }, hsOpts);
           const handlers = m.handlers(x);
           const co: WsConnectionOptions = { ...m.connection, role: 'server' };
           if (hs.negotiated.protocol !== undefined) co.protocol = hs.negotiated.protocol;
+          if (hs.negotiated.extensions !== undefined) co.extensions = hs.negotiated.extensions;
+          if (hs.negotiated.deflate && deflater) co.deflater = deflater.call(this.ctx.host, hs.negotiated.deflate, 'server');
           x.onUpgrade = (rest, wsi) => new WsSocket(this.ctx, wsi, co, handlers, rest);
           x.respond(101, hs.response.headers);
         } catch (e) {

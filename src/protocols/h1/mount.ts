@@ -4,6 +4,7 @@
  * redirect. The longest matching prefix wins.
  */
 import type { WsConnectionOptions } from '../ws/connection.js';
+import type { DeflateOptions } from '../ws/extensions.js';
 import type { WsHandlers } from '../ws/ws-socket.js';
 import type { HttpExchange } from './http-server.js';
 
@@ -21,6 +22,8 @@ export type Mount =
       kind: 'ws';
       prefix: string;
       protocols?: readonly string[];
+      /** accept permessage-deflate within these limits (only when the host can compress) */
+      deflate?: DeflateOptions;
       connection?: Omit<WsConnectionOptions, 'role' | 'random' | 'protocol' | 'extensions' | 'deflater'>;
       handlers: (x: HttpExchange) => WsHandlers;
     };

@@ -13,6 +13,7 @@ import type { WsConnectionOptions } from './connection.js';
 import { WsHandshakeError } from './errors.js';
 import { ClientHandshake } from './handshake.js';
 import type { HeaderList } from './handshake.js';
+import type { DeflateOptions } from './extensions.js';
 import { WsSocket } from './ws-socket.js';
 import type { WsHandlers } from './ws-socket.js';
 
@@ -27,6 +28,8 @@ export interface WsClientOptions {
   resolve?: ConnectOptions<H1ClientEvent>['resolve'];
   timeouts?: ConnectOptions<H1ClientEvent>['timeouts'];
   validity?: WsiValidity;
+  /** offer permessage-deflate with these parameters (only when the host can compress) */
+  deflate?: DeflateOptions;
   /** limits and behaviour of the WebSocket once open */
   connection?: Omit<WsConnectionOptions, 'role' | 'random' | 'protocol' | 'extensions' | 'deflater'>;
 }
@@ -53,6 +56,7 @@ export function wsConnect(ctx: Context, opts: WsClientOptions, handlers: WsHandl
   if (opts.protocols) hsOpts.protocols = opts.protocols;
   if (opts.origin) hsOpts.origin = opts.origin;
   if (opts.headers) hsOpts.headers = opts.headers;
+  if (opts.deflate && ctx.host.deflater) hsOpts.deflate = opts.deflate;
   const hs = new ClientHandshake(hsOpts);
   const h1 = new H1Client();
   let head: ResponseHead | undefined;
@@ -84,6 +88,7 @@ export function wsConnect(ctx: Context, opts: WsClientOptions, handlers: WsHandl
               const co: WsConnectionOptions = { ...opts.connection, role: 'client', random: (into) => ctx.host.random(into) };
               if (neg.protocol !== undefined) co.protocol = neg.protocol;
               if (neg.extensions !== undefined) co.extensions = neg.extensions;
+              if (neg.deflate && ctx.host.deflater) co.deflater = ctx.host.deflater(neg.deflate, 'client');
               new WsSocket(ctx, wsi, co, handlers, ev.rest);
             } catch (e) {
               fail(e instanceof LwsxError ? e : new WsHandshakeError('ERR_WS_HS_STATUS', String(e), undefined));
