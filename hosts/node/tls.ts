@@ -13,9 +13,10 @@
  * ERR_TLS_UNTRUSTED, ERR_TLS_VERIFY) with Node's code in detail.errno; any other handshake
  * failure is ERR_TLS_HANDSHAKE.
  *
- * Trust, client certificate and key arrive as DER in memory (as the CLIENT_CERT_DER /
- * CLIENT_KEY_DER blobs and Moddable's `secure` dictionary carry them); Node wants PEM, so they
- * are converted here. Node builds a new OpenSSL context for every connection given `ca`, and one
+ * Trust arrives as DER in memory, the client certificate and key as DER (as the CLIENT_CERT_DER /
+ * CLIENT_KEY_DER blobs carry them) or PEM; Node wants PEM, so DER is converted here. A bad
+ * client certificate or key, or a pair that does not match, is ERR_TLS_CLIENT_CERT when the
+ * connection is made, before anything is sent. Node builds a new OpenSSL context for every connection given `ca`, and one
  * holding the ~140 built-in roots takes ~25 ms, so contexts are cached by the digest of what went
  * into them (CONTEXT_CACHE entries, least recently used dropped).
  *
@@ -37,6 +38,9 @@ import type { StreamLimits } from './tcp.js';
 /** client contexts kept (one per distinct trust + client certificate set) */
 const CONTEXT_CACHE = 16;
 
+/** Node's code for a fatal alert from the peer: ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, ... */
+const TLS_ALERT = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_/;
+
 /**
  * A TLS stream, client or accepted by a TLS listener. `alpn` is the negotiated protocol and
  * `servername` the SNI name (on a server, what the client asked for), once onWritable has fired.
@@ -57,10 +61,16 @@ export class NodeTlsStream extends NodeStream {
     return (this.socket as TLSSocket).getProtocol() ?? undefined;
   }
 
-  /** A failure before the handshake completed is a refused certificate or ERR_TLS_HANDSHAKE. */
+  /**
+   * A failure before the handshake completed is a refused certificate or ERR_TLS_HANDSHAKE. So is
+   * a fatal alert after it: in TLS 1.3 the client finishes first, and a server refusing our
+   * certificate (or its absence) says so with an alert once we are already "connected".
+   */
   protected override classify(e: Error): SocketErrorCode {
     const c = super.classify(e);
-    return c === 'ERR_TLS_HANDSHAKE' ? tlsVerifyCode(errnoOf(e)) ?? c : c;
+    const errno = errnoOf(e);
+    if (c === 'ERR_TCP_IO' && errno !== undefined && TLS_ALERT.test(errno)) return 'ERR_TLS_HANDSHAKE';
+    return c === 'ERR_TLS_HANDSHAKE' ? tlsVerifyCode(errno) ?? c : c;
   }
 
   protected override describe(e: Error): string {
@@ -153,20 +163,48 @@ function builtinCas(): string[] {
 
 const contexts = new Map<string, SecureContext>();
 
+/** Feeds a credential's bytes (or text) into the cache key. */
+function digestOf(c: TlsCredential): Buffer {
+  return createHash('sha256').update(typeof c === 'string' ? c : bytesOf(c)).digest();
+}
+
+/**
+ * The client certificate and key as PEM. Any fault is ERR_TLS_CLIENT_CERT with detail.part
+ * ('pair', 'cert', 'key'), the underlying ERR_TLS_CERT / ERR_TLS_KEY as its cause.
+ */
+function clientCredsPem(cert: TlsCredential, key: TlsCredential): { cert: string; key: string } {
+  const convert = (part: 'cert' | 'key', f: () => string): string => {
+    try {
+      return f();
+    } catch (e) {
+      const inner = e as UsageError;
+      throw new UsageError('ERR_TLS_CLIENT_CERT', `client ${part === 'cert' ? 'certificate' : 'key'}: ${inner.message}`, { part, cause: inner.code }, e);
+    }
+  };
+  const pem = { cert: convert('cert', () => certPem(cert)), key: convert('key', () => keyPem(key)) };
+  // OpenSSL only compares a key with a certificate of its own type: an RSA key beside an EC
+  // certificate would load, and fail the handshake later
+  if (!new X509Certificate(pem.cert).checkPrivateKey(createPrivateKey(pem.key))) {
+    throw new UsageError('ERR_TLS_CLIENT_CERT', 'the client key is not the certificate\'s key', { part: 'pair' });
+  }
+  return pem;
+}
+
 /**
  * The OpenSSL context for a client's trust and certificate; undefined when Node's default
  * serves (no trust added, no client certificate). Cached: the same inputs give the same object.
  */
-export function clientSecureContext(opts: Pick<TlsOptions, 'trust' | 'clientCertDer' | 'clientKeyDer'>): SecureContext | undefined {
+export function clientSecureContext(opts: Pick<TlsOptions, 'trust' | 'clientCert' | 'clientKey'>): SecureContext | undefined {
   const trust = opts.trust ?? [];
-  if ((opts.clientCertDer === undefined) !== (opts.clientKeyDer === undefined)) {
-    throw new UsageError('ERR_TLS_CLIENT_CERT', 'a client certificate needs its key, and a key its certificate');
+  const { clientCert, clientKey } = opts;
+  if ((clientCert === undefined) !== (clientKey === undefined)) {
+    throw new UsageError('ERR_TLS_CLIENT_CERT', 'a client certificate needs its key, and a key its certificate', { part: 'pair' });
   }
-  if (trust.length === 0 && opts.clientCertDer === undefined) return undefined;
+  if (trust.length === 0 && clientCert === undefined) return undefined;
   const h = createHash('sha256');
   for (const der of trust) h.update(createHash('sha256').update(der).digest());
   h.update('|');
-  if (opts.clientCertDer && opts.clientKeyDer) h.update(opts.clientCertDer).update('|').update(opts.clientKeyDer);
+  if (clientCert !== undefined && clientKey !== undefined) h.update(digestOf(clientCert)).update(digestOf(clientKey));
   const id = h.digest('base64');
   const hit = contexts.get(id);
   if (hit) {
@@ -176,15 +214,12 @@ export function clientSecureContext(opts: Pick<TlsOptions, 'trust' | 'clientCert
   }
   const o: NodeTlsServerOptions = {};
   if (trust.length > 0) o.ca = [...builtinCas(), ...trust.map(certDerToPem)];
-  if (opts.clientCertDer && opts.clientKeyDer) {
-    o.cert = certDerToPem(opts.clientCertDer);
-    o.key = keyDerToPem(opts.clientKeyDer);
-  }
+  if (clientCert !== undefined && clientKey !== undefined) Object.assign(o, clientCredsPem(clientCert, clientKey));
   let ctx: SecureContext;
   try {
     ctx = createSecureContext(o);
   } catch (e) {
-    throw new UsageError('ERR_TLS_CLIENT_CERT', 'the client certificate and key do not go together', { errno: errnoOf(e) }, e);
+    throw new UsageError('ERR_TLS_CLIENT_CERT', 'the client certificate and key do not go together', { part: 'pair', errno: errnoOf(e) }, e);
   }
   contexts.set(id, ctx);
   if (contexts.size > CONTEXT_CACHE) contexts.delete(contexts.keys().next().value as string);

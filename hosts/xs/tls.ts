@@ -3,11 +3,15 @@
  * (modules/crypt/ssl) over a TCP socket class it is given as `TCP.io`. Options map onto its
  * `secure` dictionary: `certificate` (one DER certificate to trust besides the built-in store),
  * `verify`, `tls_server_name` (SNI, names only), `applicationLayerProtocolNegotiation`, and
- * `clientCertificates` / `clientKey` (DER, PKCS#8) for a client certificate.
+ * `clientCertificates` / `clientKey` for a client certificate: DER only, and the key PKCS#8 RSA
+ * only (its CertificateManager parses nothing else), so PEM is decoded and a PKCS#1 key wrapped
+ * here, and an EC key is refused with ERR_TLS_CLIENT_CERT (detail.part 'key', alg 'ec') rather
+ * than failing mid-handshake.
  */
 import TCP from 'embedded:io/socket/tcp';
 import TLSSocket from 'embedded:io/socket/tcp/tls';
 import type { TlsOptions } from '../../src/net/host.js';
+import { clientCredsDer, privateKeyDer } from '../../src/net/tls-client-creds.js';
 import { UsageError } from '../../src/util/errors.js';
 import { exactArrayBuffer, isIpLiteral } from './native.js';
 import type { NativeStream } from './native.js';
@@ -21,8 +25,10 @@ export function connectTls(opts: TlsOptions): XsStream {
     // silently could make a server untrusted in a way nobody sees
     throw new UsageError('ERR_TLS_TRUST', 'the XS host trusts at most one extra certificate per connection', { count: opts.trust.length });
   }
-  if ((opts.clientCertDer === undefined) !== (opts.clientKeyDer === undefined)) {
-    throw new UsageError('ERR_TLS_CLIENT_CERT', 'a client certificate needs its key, and a key its certificate');
+  const creds = clientCredsDer(opts);
+  const key = creds && privateKeyDer(creds.key);
+  if (key && (key.alg !== 'rsa' || key.pkcs8 === undefined)) {
+    throw new UsageError('ERR_TLS_CLIENT_CERT', 'the XS host signs with RSA client keys only (Moddable\'s TLS parses PKCS#8 RSA)', { part: 'key', alg: key.alg, form: key.form });
   }
   const name = opts.servername ?? opts.host;
   const secure: Record<string, unknown> = {
@@ -33,9 +39,9 @@ export function connectTls(opts: TlsOptions): XsStream {
   const trusted = opts.trust?.[0];
   if (trusted) secure['certificate'] = exactArrayBuffer(trusted);
   if (opts.alpn && opts.alpn.length > 0) secure['applicationLayerProtocolNegotiation'] = [...opts.alpn];
-  if (opts.clientCertDer && opts.clientKeyDer) {
-    secure['clientCertificates'] = [exactArrayBuffer(opts.clientCertDer)];
-    secure['clientKey'] = exactArrayBuffer(opts.clientKeyDer);
+  if (creds && key?.pkcs8) {
+    secure['clientCertificates'] = creds.certs.map((c) => exactArrayBuffer(c));
+    secure['clientKey'] = exactArrayBuffer(key.pkcs8);
   }
   const stream = new XsStream(opts, true);
   const options = {

@@ -36,8 +36,15 @@ export interface TlsOptions extends TcpOptions {
    * `secure.certificate` adds to its own. Use `verify: false` and no `trust` only for tests.
    */
   trust?: readonly Uint8Array[];
-  clientCertDer?: Uint8Array;
-  clientKeyDer?: Uint8Array;
+  /**
+   * The certificate to present when the server asks for one (DER, or PEM possibly holding a
+   * chain, leaf first), with its key in `clientKey`. Through a wsi, a connection given neither
+   * presents the Context's CLIENT_CERT_DER / CLIENT_KEY_DER blobs when both are set, as lws does
+   * (src/net/tls-client-creds.ts).
+   */
+  clientCert?: TlsCredential;
+  /** the client certificate's private key: PKCS#8, PKCS#1 (RSA) or SEC1 (EC), DER or PEM, unencrypted */
+  clientKey?: TlsCredential;
   /** default true */
   verify?: boolean;
 }
@@ -171,7 +178,7 @@ export interface Host {
   tls?(opts: TlsOptions): TCP;
   interfaces(): NetIf[];
   /**
-   * A permessage-deflate implementation for one WebSocket (fflate on both hosts); absent: the
+   * A permessage-deflate implementation for one WebSocket (hosts/common on both); absent: the
    * host cannot compress, and WebSockets do not offer or accept the extension.
    */
   deflater?(params: DeflateParams, role: 'client' | 'server'): MessageDeflater;

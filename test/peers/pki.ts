@@ -1,6 +1,6 @@
 /**
  * A throwaway PKI for TLS tests, made by the openssl CLI in a temp directory in a few tens of
- * milliseconds (EC P-256 throughout; the keys come from node:crypto, openssl only signs):
+ * milliseconds (EC P-256 but for `clientRsa`; the keys come from node:crypto, openssl only signs):
  *
  *  - `ca`: the root CA the tests trust;
  *  - `server`: signed by `ca`, SANs DNS:localhost, IP:127.0.0.1, IP:::1 (serverAuth);
@@ -9,7 +9,9 @@
  *  - `wrongHost`: signed by `ca`, SAN only DNS:other.lws.test;
  *  - `selfSigned`: a self-signed leaf for localhost / 127.0.0.1 / ::1;
  *  - `otherCa` and `untrusted`: a second root nobody trusts, and a localhost leaf it signed;
- *  - `client`: a client certificate (CN lwsx-device, clientAuth) signed by `ca`.
+ *  - `client`: a client certificate (CN lwsx-device, clientAuth) signed by `ca`;
+ *  - `clientRsa`: the same for an RSA-2048 key (CN lwsx-device-rsa), for the key forms only RSA
+ *    has (PKCS#1) and hosts that sign with RSA only.
  *
  * Each has PEM and DER of its certificate and key (DER keys are PKCS#8, PEM keys too), the files
  * on disk (for nginx, curl, openssl s_server) and, for the CA-signed ones, `chainPem`: leaf then
@@ -48,6 +50,7 @@ export interface Pki {
   otherCa: PkiCert;
   untrusted: PkiCert;
   client: PkiCert;
+  clientRsa: PkiCert;
   /** Removes the directory. */
   cleanup(): void;
 }
@@ -101,9 +104,9 @@ function run(dir: string, args: string[]): Promise<void> {
   });
 }
 
-/** Writes a fresh P-256 key for `name` (PKCS#8 PEM) and returns its file name. */
-function newKey(dir: string, name: string): string {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+/** Writes a fresh P-256 (or RSA-2048) key for `name` (PKCS#8 PEM) and returns its file name. */
+function newKey(dir: string, name: string, rsa = false): string {
+  const { privateKey } = rsa ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const file = `${name}.key`;
   writeFileSync(join(dir, file), privateKey.export({ format: 'pem', type: 'pkcs8' }));
   return file;
@@ -140,8 +143,8 @@ function selfSign(dir: string, name: string, cn: string, ext: string, san?: stri
 }
 
 /** A certificate for a new key, signed by `ca` (openssl 3.0's `req -CA`: one process). */
-function issue(dir: string, ca: string, name: string, cn: string, ext: string, san?: string): Promise<void> {
-  const key = newKey(dir, name);
+function issue(dir: string, ca: string, name: string, cn: string, ext: string, san?: string, rsa = false): Promise<void> {
+  const key = newKey(dir, name, rsa);
   return run(dir, [
     'req', '-config', 'pki.cnf', '-new', '-key', key, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-sha256', '-days', '30',
     '-subj', `/CN=${cn}`, '-extensions', ext, ...(san ? ['-addext', `subjectAltName=${san}`] : []), '-out', `${name}.crt`,
@@ -178,6 +181,7 @@ export async function makePki(opts: { dir?: string } = {}): Promise<Pki> {
       issue(dir, 'ca', 'server', 'localhost', 'v3_server', LOCAL_SAN),
       issue(dir, 'ca', 'wrong-host', 'other.lws.test', 'v3_server', 'DNS:other.lws.test'),
       issue(dir, 'ca', 'client', 'lwsx-device', 'v3_client'),
+      issue(dir, 'ca', 'client-rsa', 'lwsx-device-rsa', 'v3_client', undefined, true),
       issue(dir, 'other-ca', 'untrusted', 'localhost', 'v3_server', LOCAL_SAN),
       signDated(dir, 'ca', 'expired', '20200101000000Z', '20200102000000Z'),
     ]);
@@ -197,6 +201,7 @@ export async function makePki(opts: { dir?: string } = {}): Promise<Pki> {
     selfSigned: load(dir, 'self-signed'),
     untrusted: load(dir, 'untrusted', otherCa),
     client: load(dir, 'client', ca),
+    clientRsa: load(dir, 'client-rsa', ca),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
