@@ -26,7 +26,7 @@ import type { StreamLimits } from './tcp.js';
 import { NodeTlsStream, connectTls } from './tls.js';
 import { DEFAULT_UDP_QUEUE, NodeUdp } from './udp.js';
 import { WakeSocket } from './wakeup.js';
-import { fflateDeflater } from '../common/fflate-deflater.js';
+import { wsDeflater } from '../common/ws-deflater.js';
 import type { MessageDeflater } from '../../src/protocols/ws/deflater.js';
 import type { DeflateParams } from '../../src/protocols/ws/extensions.js';
 
@@ -44,7 +44,18 @@ export interface NodeHostOptions {
 /** bytes of entropy random() draws from the kernel at a time for small requests */
 const RANDOM_POOL = 4096;
 
-/** setTimeout's longest delay; longer waits are re-armed in steps */
+/**
+ * The wake timer's platform timer. A deadline already due (a deferred callback, a timer armed
+ * for "now" inside a pass) runs from setImmediate: setTimeout(fn, 0) waits a whole millisecond
+ * on Node, which would hold every deferred step (a writeable callback, resumed rx) that long.
+ */
+type PlatformHandle = { immediate: ReturnType<typeof setImmediate> } | { timeout: ReturnType<typeof setTimeout> };
+const platformSet = (fn: () => void, ms: number): PlatformHandle => (ms <= 0 ? { immediate: setImmediate(fn) } : { timeout: setTimeout(fn, ms) });
+const platformClear = (h: PlatformHandle): void => {
+  if ('immediate' in h) clearImmediate(h.immediate);
+  else clearTimeout(h.timeout);
+};
+
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1) throw new UsageError('ERR_HOST_OPTION', `NodeHost: ${name} must be a positive integer`, { [name]: v });
@@ -59,7 +70,7 @@ export class NodeHost implements Host {
   private readonly udpQueue: number;
   private readonly wake: WakeSocket;
   private runner: (() => void) | undefined;
-  private readonly timer: WakeTimer<ReturnType<typeof setTimeout>>;
+  private readonly timer: WakeTimer<PlatformHandle>;
   private closed = false;
   private readonly randomPool = new Uint8Array(RANDOM_POOL);
   /** the next unused byte of randomPool; RANDOM_POOL when empty (it fills on first use) */
@@ -78,7 +89,7 @@ export class NodeHost implements Host {
       readLimit: positiveInt('readLimit', opts.readLimit, DEFAULT_STREAM_LIMITS.readLimit),
     };
     this.udpQueue = positiveInt('udpQueue', opts.udpQueue, DEFAULT_UDP_QUEUE);
-    this.timer = new WakeTimer<ReturnType<typeof setTimeout>>({ set: (fn, ms) => setTimeout(fn, ms), clear: (t) => clearTimeout(t) }, () => this.nowUs(), () => {
+    this.timer = new WakeTimer<PlatformHandle>({ set: platformSet, clear: platformClear }, () => this.nowUs(), () => {
       this.stats.timerRuns++;
       this.runner?.();
     });
@@ -169,7 +180,7 @@ export class NodeHost implements Host {
   }
 
   deflater(params: DeflateParams, role: 'client' | 'server'): MessageDeflater {
-    return fflateDeflater(params, role);
+    return wsDeflater(params, role);
   }
 
   interfaces(): NetIf[] {

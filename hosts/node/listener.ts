@@ -3,7 +3,8 @@
  * connections waiting, read() hands one out, and its adopt(callbacks) turns it into a stream.
  *
  * Accepted sockets are created paused (pauseOnConnect), so a connection nobody has adopted yet
- * reads nothing and the peer's data waits in the kernel, not in memory here.
+ * reads nothing and the peer's data waits in the kernel, not in memory here. They have Nagle
+ * off (TCP_NODELAY, as lws sets on every connection): the wsi above joins its small writes.
  *
  * With `tls` the listener is a tls.Server: Node runs each handshake (SNI, ALPN, the client
  * certificate check) and only a connection whose handshake succeeded is offered through
@@ -72,7 +73,7 @@ export class NodeListener implements Listener {
       if (!Number.isInteger(hs) || hs < 1) {
         throw new UsageError('ERR_LISTEN_OPTION', 'listener: handshakeTimeoutMs must be a positive integer', { handshakeTimeoutMs: hs });
       }
-      const server = createTlsServer({ ...tlsServerOptions(opts.tls), handshakeTimeout: hs });
+      const server = createTlsServer({ ...tlsServerOptions(opts.tls), handshakeTimeout: hs, noDelay: true });
       server.on('secureConnection', (s: TLSSocket) => {
         // hold its bytes until someone adopts it, as pauseOnConnect does for plain TCP
         s.pause();
@@ -82,7 +83,7 @@ export class NodeListener implements Listener {
       this.tls = true;
       this.server = server;
     } else {
-      this.server = createServer({ pauseOnConnect: true });
+      this.server = createServer({ pauseOnConnect: true, noDelay: true });
       this.server.on('connection', (s) => this.onConnection(s));
     }
     this.server.on('listening', () => {

@@ -38,7 +38,7 @@ export interface ContextOptions {
   attachCapacity?: number;
   /** datagram faults to inject (lws udp_tx_loss / udp_rx_loss); none by default */
   faults?: FaultInjector;
-  /** turns policy text into the policy object; default: it must be a JSON object */
+  /** turns policy text into the policy object; default: the Secure Streams policy parser */
   policyValidator?: PolicyValidator;
   /** a boot step failed for good (e.g. the policy): the device stays where it is */
   onError?: (e: LwsxError) => void;
@@ -227,10 +227,16 @@ export class Context implements SmdLoop {
     }
   }
 
+  /**
+   * After a schedule from outside a pass: the host's timer only ever has to move earlier. When
+   * it is armed for no later than the new earliest deadline it stays (moving a platform timer
+   * costs a clear and a set, and a busy connection pushes its timeout back on every request): at
+   * worst it wakes a pass that finds nothing ripe and re-arms for the real deadline.
+   */
   private rearm(): void {
     if (this.servicing || this.destroyed) return;
     const next = this.sul.earliest();
-    if (next === this.armedUs) return;
+    if (next === undefined || (this.armedUs !== undefined && this.armedUs <= next)) return;
     this.armedUs = next;
     this.host.setWakeTimer(next);
   }

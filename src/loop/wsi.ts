@@ -5,6 +5,9 @@
  *   reading (`pauseRx`) and the host's own flow control then closes the TCP window.
  * - Writes never block: the machine's output goes to the socket until the socket says it has
  *   no room; the rest waits in a backlog, and "writeable" callbacks are withheld until it drains.
+ *   While the user handles what one read produced, output is only queued; it goes out when the
+ *   handler returns, small pieces joined into one write (an echo, or a response's head and
+ *   body, is one segment and one syscall, however many sends made it).
  *   `callOnWritable()` calls coalesce into one callback, as lws_callback_on_writable does.
  * - Connection validity, as lws: after `secsSinceValidPing` without proof of life the role
  *   pings (`machine.validityPing`); after `secsSinceValidHangup` the wsi hangs up with
@@ -13,6 +16,7 @@
  * - The machine's own timers (a close handshake) run on a sul at `nextDeadlineUs()`.
  */
 import type { AcceptedTCP, TCP, TlsOptions } from '../net/host.js';
+import { systemClientCreds } from '../net/tls-client-creds.js';
 import { LwsxError } from '../util/errors.js';
 import type { Context } from './context.js';
 import { Sul } from './sul.js';
@@ -75,9 +79,12 @@ export interface ConnectOptions<E> extends WsiOptions<E> {
 
 const DEFAULT_TIMEOUTS: Record<ConnectPhase, number> = { dns: 5000, tcp: 5000, tls: 10000, 'first-response': 30000 };
 
+/** queued pieces up to this many bytes in all are joined into one socket write */
+const COALESCE_BYTES = 16384;
+
 const NUMERIC = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
 
-type Ctx = Pick<Context, 'host' | 'nowUs' | 'scheduleAt' | 'cancel' | 'logger' | 'defer' | 'track' | 'untrack'>;
+type Ctx = Pick<Context, 'host' | 'nowUs' | 'scheduleAt' | 'cancel' | 'logger' | 'defer' | 'track' | 'untrack' | 'system'>;
 
 export class Wsi<E> {
   readonly name: string;
@@ -91,6 +98,8 @@ export class Wsi<E> {
   private writableQueued = false;
   private rxPaused = false;
   private rxPending = false;
+  /** handling a read's events: flush() queues, readAll() writes once the handler returns */
+  private corked = false;
   private closed = false;
   private readonly rxChunk: number;
   private readonly rxIsProofOfLife: boolean;
@@ -165,6 +174,7 @@ export class Wsi<E> {
   flush(): void {
     if (this.closed) return;
     for (const b of this.machine.pendingOutput()) if (b.length) this.backlog.push(b);
+    if (this.corked) return;
     this.drain();
     if (this.machine.closed && this.backlog.length === 0) this.close();
   }
@@ -188,14 +198,17 @@ export class Wsi<E> {
 
   /** Proof of life (lws_validity_confirmed): restarts the ping / hangup timers. */
   validityConfirmed(): void {
-    this.lastProofUs = this.ctx.nowUs();
-    this.pinged = false;
-    this.armValidity();
+    this.proofOfLife(this.ctx.nowUs());
   }
 
   /** Closes now; `err` is reported to onClose (undefined for an orderly close). */
   close(err?: LwsxError): void {
     if (this.closed) return;
+    // closed from inside a handler: what it queued still goes out first
+    if (this.corked) {
+      this.corked = false;
+      this.drain();
+    }
     this.closed = true;
     this.ctx.untrack(this);
     this.ctx.cancel(this.validitySul);
@@ -267,12 +280,13 @@ export class Wsi<E> {
         settle(new WsiError(code, `${this.name}: ${phase} to ${address}:${opts.port} failed: ${e?.message ?? 'closed'}`, { phase, address, port: opts.port, cause: (e as LwsxError)?.code }, e));
       });
       const host = this.ctx.host;
+      // nodelay, as lws sets TCP_NODELAY: the wsi joins its own small writes, Nagle would only hold them
       try {
         if (opts.tls) {
           if (!host.tls) throw new WsiError('ERR_CONNECT_TLS', `${this.name}: this host has no TLS`, { phase: 'tls' });
-          this.socket = host.tls({ ...opts.tls, address, port: opts.port, servername: opts.tls.servername ?? (NUMERIC.test(opts.host) ? undefined : opts.host), ...cbs } as TlsOptions);
+          this.socket = host.tls({ ...systemClientCreds(opts.tls, this.ctx.system.blobs), address, port: opts.port, servername: opts.tls.servername ?? (NUMERIC.test(opts.host) ? undefined : opts.host), nodelay: true, ...cbs } as TlsOptions);
         } else {
-          this.socket = host.tcp({ address, port: opts.port, ...cbs });
+          this.socket = host.tcp({ address, port: opts.port, nodelay: true, ...cbs });
         }
       } catch (e) {
         settle(e instanceof LwsxError ? e : new WsiError('ERR_CONNECT_TCP', String(e), { phase, address }, e));
@@ -355,17 +369,25 @@ export class Wsi<E> {
         this.phase = undefined;
         this.ctx.cancel(this.phaseSul);
       }
-      if (this.rxIsProofOfLife) this.validityConfirmed();
+      const now = this.ctx.nowUs();
+      if (this.rxIsProofOfLife) this.proofOfLife(now);
       let events: E[];
       try {
-        events = this.machine.receive(new Uint8Array(buf), this.ctx.nowUs());
+        events = this.machine.receive(new Uint8Array(buf), now);
       } catch (e) {
         // the machine's typed protocol error: it may have queued what to tell the peer
         this.flush();
         this.close(e instanceof LwsxError ? e : new WsiError('ERR_WSI_PROTOCOL', String(e), {}, e));
         return;
       }
-      if (events.length) this.cb.onEvents(this, events);
+      if (events.length) {
+        this.corked = true;
+        try {
+          this.cb.onEvents(this, events);
+        } finally {
+          this.corked = false;
+        }
+      }
       this.flush();
       this.armMachineTimer();
     }
@@ -375,8 +397,23 @@ export class Wsi<E> {
   private drain(): void {
     const sock = this.socket;
     if (!sock || this.closed) return;
-    while (this.backlog.length && this.room > 0) {
-      const b = this.backlog.shift() as Uint8Array;
+    const q = this.backlog;
+    while (q.length && this.room > 0) {
+      let b = q.shift() as Uint8Array;
+      // join the small pieces that follow into one write
+      let n = b.length;
+      let k = 0;
+      while (k < q.length && n + (q[k] as Uint8Array).length <= COALESCE_BYTES) n += (q[k++] as Uint8Array).length;
+      if (k > 0) {
+        const joined = new Uint8Array(n);
+        joined.set(b);
+        let at = b.length;
+        for (const c of q.splice(0, k)) {
+          joined.set(c, at);
+          at += c.length;
+        }
+        b = joined;
+      }
       this.room = sock.write(b);
     }
     this.maybeWritable();
@@ -400,6 +437,8 @@ export class Wsi<E> {
       this.ctx.cancel(this.machineSul);
       return;
     }
+    // most reads leave the machine's deadline where it was
+    if (this.machineSul.armed && this.machineSul.us === at) return;
     this.ctx.scheduleAt(this.machineSul, at, () => {
       if (this.closed) return;
       const events = this.machine.onTimer(this.ctx.nowUs());
@@ -409,16 +448,36 @@ export class Wsi<E> {
     });
   }
 
+  private proofOfLife(nowUs: number): void {
+    this.lastProofUs = nowUs;
+    this.pinged = false;
+    this.armValidity();
+  }
+
+  /** When the validity timer is due: the ping, or once pinged, the hang-up. */
+  private validityDueUs(v: WsiValidity): number {
+    return this.lastProofUs + (this.pinged ? v.secsSinceValidHangup : v.secsSinceValidPing) * 1e6;
+  }
+
   private armValidity(): void {
     const v = this.validity;
     if (!v || this.closed) return;
-    const next = this.pinged ? this.lastProofUs + v.secsSinceValidHangup * 1e6 : this.lastProofUs + v.secsSinceValidPing * 1e6;
+    const next = this.validityDueUs(v);
+    // proof of life mostly moves the deadline later: an armed timer that fires no later than
+    // needed stays, and re-checks when it fires, so a busy connection does not re-arm per read
+    if (this.validitySul.armed && this.validitySul.us <= next) return;
     this.ctx.scheduleAt(this.validitySul, next, () => this.onValidityTimer());
   }
 
   private onValidityTimer(): void {
     const v = this.validity as WsiValidity;
     const now = this.ctx.nowUs();
+    const due = this.validityDueUs(v);
+    if (now < due) {
+      // proof of life came since this was armed
+      this.ctx.scheduleAt(this.validitySul, due, () => this.onValidityTimer());
+      return;
+    }
     if (now - this.lastProofUs >= v.secsSinceValidHangup * 1e6 || (!this.machine.validityPing && this.pinged)) {
       this.close(new WsiError('ERR_VALIDITY_TIMEOUT', `${this.name}: no proof of life for ${v.secsSinceValidHangup} s`, { secs: v.secsSinceValidHangup }));
       return;

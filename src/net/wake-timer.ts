@@ -2,6 +2,10 @@
  * The host's one timer for the earliest sul deadline, shared by every host: re-arming replaces,
  * undefined disarms, and the loop never runs before the deadline it asked for (platform timers
  * tick in whole ms on their own clock, and long waits are split into steps they can hold).
+ *
+ * A deadline less than a platform tick away is asked for as a 0 ms timer (the next turn of the
+ * platform's loop) and checked again then: a 1 ms timer would hold the loop's most common
+ * deadline, "the next pass" (work deferred from inside a pass), a whole millisecond.
  */
 import { UsageError } from '../util/errors.js';
 
@@ -47,7 +51,8 @@ export class WakeTimer<T> {
   }
 
   private start(atUs: number): void {
-    const ms = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil((atUs - this.nowUs()) / 1000)));
+    const us = atUs - this.nowUs();
+    const ms = us < 1000 ? 0 : Math.min(MAX_TIMER_MS, Math.ceil(us / 1000));
     this.timer = this.platform.set(() => this.onTimer(), ms);
   }
 

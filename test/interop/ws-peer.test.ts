@@ -144,6 +144,21 @@ test('ws client ↔ our server: echo of text, binary, fragments and a 1 MB messa
   srv.close();
 });
 
+test('closed ws connections are released by the server (no leak per client)', async () => {
+  const srv = await ourServer();
+  for (let i = 0; i < 20; i++) {
+    const c = await wsClient(`ws://127.0.0.1:${srv.port}/echo`);
+    c.sock.close(1000);
+    await c.closed;
+  }
+  const open = await wsClient(`ws://127.0.0.1:${srv.port}/echo`);
+  // accepting a connection prunes the closed ones: only the open one (and none of the 20) remains
+  await waitFor('released', () => srv.connections === 1);
+  open.sock.close();
+  await open.closed;
+  srv.close();
+});
+
 test('ws client ↔ our server over wss; a bad frame is refused with 1002', async () => {
   const srv = await ourServer(true);
   const c = await wsClient(`wss://127.0.0.1:${srv.port}/echo`, { ca: pki.ca.certPem });
@@ -157,7 +172,7 @@ test('ws client ↔ our server over wss; a bad frame is refused with 1002', asyn
   srv.close();
 });
 
-describe('permessage-deflate (fflate on our side, zlib on ws)', () => {
+describe('permessage-deflate (hosts/common on our side, zlib on ws)', () => {
   const text = 'compress me please, '.repeat(2000);
 
   test.each([

@@ -70,12 +70,16 @@ export class HttpExchange {
     this.conn.pump();
   }
 
-  /** A whole response in one call, with Content-Length. */
+  /** A whole response in one call, with Content-Length: head and body leave in one write. */
   reply(status: number, body: Uint8Array | string, headers: HeaderList = []): void {
+    // the client may be gone by the time an asynchronous answer is ready
+    if (this.conn.wsi.isClosed) return;
     const b = typeof body === 'string' ? utf8Encode(body) : body;
-    this.respond(status, [...headers, ['content-length', String(b.length)]]);
-    if (b.length) this.send(b);
-    this.end();
+    const m = this.conn.machine;
+    m.respond({ status, headers: [...headers, ['content-length', String(b.length)]] });
+    if (b.length) m.send(b);
+    m.end();
+    this.conn.pump();
   }
 
   /** Stop reading this connection until resume() (backpressure from a slow consumer). */
@@ -114,6 +118,11 @@ export class HttpServer {
   private readonly ctx: Context;
   private readonly opts: HttpServerOptions;
   private readonly conns = new Set<HttpConnection>();
+  /**
+   * Upgraded connections belong to their new protocol, which replaced the wsi's callbacks (so
+   * no onClose reaches us): kept only so close() can end them, and pruned once closed.
+   */
+  private readonly upgraded = new Set<Wsi<H1ServerEvent>>();
   private closed = false;
 
   constructor(ctx: Context, opts: HttpServerOptions) {
@@ -132,15 +141,24 @@ export class HttpServer {
     return this.listener.port;
   }
 
+  /** live connections, HTTP and upgraded */
+  get connections(): number {
+    let n = this.conns.size;
+    for (const w of this.upgraded) if (!w.isClosed) n++;
+    return n;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.ctx.untrack(this);
     this.listener.close();
     for (const c of [...this.conns]) c.wsi.close();
+    for (const w of [...this.upgraded]) w.close();
   }
 
   private accept(): void {
+    for (const w of this.upgraded) if (w.isClosed) this.upgraded.delete(w);
     for (let a: AcceptedTCP | undefined = this.listener.read(); a; a = this.listener.read()) {
       if (this.closed) return;
       const machine = new H1Server(this.ctx.nowUs(), this.opts.h1);
@@ -182,6 +200,8 @@ export class HttpServer {
           if (conn.exchange) conn.exchange.onEnd = undefined;
           break;
         case 'upgrade':
+          this.conns.delete(conn);
+          this.upgraded.add(conn.wsi);
           conn.exchange?.onUpgrade?.(ev.rest, conn.wsi);
           break;
         case 'error':
