@@ -18,7 +18,7 @@ import { connectTcp } from './tcp.js';
 import { connectTls } from './tls.js';
 import { XsUdp } from './udp.js';
 import { DEFAULT_WAKE_PORT, XsWake } from './wakeup.js';
-import { fflateDeflater } from '../common/fflate-deflater.js';
+import { wsDeflater } from '../common/ws-deflater.js';
 import type { MessageDeflater } from '../../src/protocols/ws/deflater.js';
 import type { DeflateParams } from '../../src/protocols/ws/extensions.js';
 
@@ -106,7 +106,7 @@ export class XsHost implements Host {
   }
 
   deflater(params: DeflateParams, role: 'client' | 'server'): MessageDeflater {
-    return fflateDeflater(params, role);
+    return wsDeflater(params, role);
   }
 
   interfaces(): NetIf[] {

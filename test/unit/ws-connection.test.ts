@@ -68,8 +68,12 @@ describe('client ↔ server in memory', () => {
     b.send('late');
     const toB = a.pendingOutput().flatMap((x) => b.receive(x, 2));
     expect(toB).toEqual([{ type: 'close', code: 1001, reason: 'bye', wasClean: true }]);
+    // b answers with the next drain of its output; until then it may still send (§5.5.1)
+    expect(b.state).toBe('closing');
+    const out = b.pendingOutput();
     expect(b.state).toBe('closed');
-    const toA = b.pendingOutput().flatMap((x) => a.receive(x, 3));
+    expect(() => b.send('too late')).toThrow(UsageError);
+    const toA = out.flatMap((x) => a.receive(x, 3));
     expect(norm(toA)).toEqual([
       { type: 'message', binary: false, data: 'late', first: true, final: true },
       { type: 'close', code: 1001, reason: '', wasClean: true },
@@ -172,8 +176,8 @@ describe('streamFragments', () => {
 
 /**
  * A permessage-deflate stand-in built on node:zlib, without context takeover (each message
- * compressed and inflated on its own), enough to exercise RSV1 handling; the real deflater
- * comes with the compression work.
+ * compressed and inflated on its own): RSV1 handling checked against zlib rather than our own
+ * deflater (hosts/common/ws-deflater.ts, tested in ws-deflate.test.ts).
  */
 class TestDeflater implements MessageDeflater {
   private pieces: Uint8Array[] = [];

@@ -40,7 +40,10 @@ import {
 } from './frame.js';
 
 export type WsRole = 'client' | 'server';
-/** connecting: built, not yet opened; closing: our Close sent, theirs awaited */
+/**
+ * connecting: built, not yet opened; closing: our Close sent and theirs awaited, or theirs
+ * received and ours queued with the next pendingOutput() (sends are still allowed until then)
+ */
 export type WsState = 'connecting' | 'open' | 'closing' | 'closed';
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
@@ -68,6 +71,11 @@ export interface WsConnectionOptions {
   closeTimeoutUs?: number;
   /** messages shorter than this are sent uncompressed even with a deflater; default 128 bytes */
   compressThreshold?: number;
+  /**
+   * Sends each message as frames of at most this many payload bytes (counted after
+   * compression), as Autobahn's autoFragmentSize; default: one frame per message or fragment.
+   */
+  fragmentSize?: number;
 }
 
 /**
@@ -100,6 +108,7 @@ export class WsConnection {
   private readonly autoPong: boolean;
   private readonly closeTimeoutUs: number;
   private readonly compressThreshold: number;
+  private readonly fragmentSize: number;
   private readonly protocol: string | undefined;
   private readonly extensions: string | undefined;
 
@@ -122,9 +131,18 @@ export class WsConnection {
   private out: Uint8Array[] = [];
   private readonly maskKey = new Uint8Array(4);
   private closeSent = false;
+  /**
+   * The peer's Close arrived and our answer (its status code) goes out with the next
+   * pendingOutput(): until then the user may still send (§5.5.1 lets an endpoint finish what it
+   * is sending first), so answering a message that came in the same read as the Close does not
+   * depend on how the bytes were split.
+   */
+  private closeReply: Uint8Array | undefined;
   private closeDeadline: number | undefined;
   /** opcode of the fragmented message we are sending, 0 when none */
   private sendingOpcode = 0;
+  /** whether that message is being compressed (decided on its first fragment) */
+  private sendingCompressed = false;
 
   constructor(opts: WsConnectionOptions) {
     this.role = opts.role;
@@ -137,6 +155,10 @@ export class WsConnection {
     this.autoPong = opts.autoPong ?? true;
     this.closeTimeoutUs = positive('closeTimeoutUs', opts.closeTimeoutUs ?? DEFAULT_CLOSE_TIMEOUT_US);
     this.compressThreshold = opts.compressThreshold ?? DEFAULT_COMPRESS_THRESHOLD;
+    if (opts.fragmentSize !== undefined && !Number.isInteger(opts.fragmentSize)) {
+      throw new UsageError('ERR_WS_OPTION', 'fragmentSize must be a whole number of bytes', { fragmentSize: opts.fragmentSize });
+    }
+    this.fragmentSize = opts.fragmentSize === undefined ? Infinity : positive('fragmentSize', opts.fragmentSize);
     this.protocol = opts.protocol;
     this.extensions = opts.extensions;
     this.reader = new FrameHeaderReader({
@@ -148,6 +170,11 @@ export class WsConnection {
 
   get state(): WsState {
     return this.stateNow;
+  }
+
+  /** Whether send(), sendFragment(), ping() and pong() may be called now. */
+  get canSend(): boolean {
+    return this.stateNow === 'open' || this.closeReply !== undefined;
   }
 
   /** Starts the connection once the handshake succeeded; returns the 'open' event. */
@@ -173,6 +200,12 @@ export class WsConnection {
 
   /** Frames to write, in order; the queue is emptied. */
   pendingOutput(): Uint8Array[] {
+    if (this.closeReply !== undefined) {
+      this.queue(OP_CLOSE, this.closeReply, true, false);
+      this.closeReply = undefined;
+      this.closeSent = true;
+      this.stateNow = 'closed';
+    }
     const o = this.out;
     if (o.length) this.out = [];
     return o;
@@ -216,18 +249,21 @@ export class WsConnection {
 
   /**
    * Sends one fragment of a message; the first fragment's type (string: text) sets the
-   * message's. Fragments are never compressed. Control frames may go out in between; other
-   * messages may not until the final fragment.
+   * message's. With a deflater the message is compressed as it streams (each fragment is
+   * flushed so it can go out at once; RSV1 marks the first frame only), unless its first
+   * fragment is also its last and shorter than compressThreshold. Control frames may go out
+   * in between; other messages may not until the final fragment.
    */
   sendFragment(data: string | Uint8Array, final: boolean): void {
     this.checkCanSend();
     const bytes = typeof data === 'string' ? utf8Encode(data) : data;
-    let op = OP_CONTINUATION;
-    if (this.sendingOpcode === 0) {
-      op = typeof data === 'string' ? OP_TEXT : OP_BINARY;
-      this.sendingOpcode = op;
+    const first = this.sendingOpcode === 0;
+    if (first) {
+      this.sendingOpcode = typeof data === 'string' ? OP_TEXT : OP_BINARY;
+      this.sendingCompressed = this.deflater !== undefined && !(final && bytes.length < this.compressThreshold);
     }
-    this.queue(op, bytes, final, false);
+    const body = this.sendingCompressed ? (this.deflater as MessageDeflater).compress(bytes, final) : bytes;
+    this.queueData(first ? this.sendingOpcode : OP_CONTINUATION, body, final, first && this.sendingCompressed);
     if (final) this.sendingOpcode = 0;
   }
 
@@ -248,7 +284,7 @@ export class WsConnection {
    */
   close(nowUs: number, code?: number, reason = ''): void {
     if (this.stateNow === 'connecting') throw new UsageError('ERR_WS_STATE', 'close() before open()');
-    if (this.closeSent || this.stateNow === 'closed') return;
+    if (this.closeSent || this.closeReply !== undefined || this.stateNow === 'closed') return;
     this.queue(OP_CLOSE, encodeCloseBody(code, reason), true, false);
     this.closeSent = true;
     this.stateNow = 'closing';
@@ -261,12 +297,25 @@ export class WsConnection {
       throw new UsageError('ERR_WS_FRAGMENT_IN_PROGRESS', 'a fragmented message is being sent; finish it first');
     }
     if (this.deflater && payload.length >= this.compressThreshold) {
-      this.queue(op, this.deflater.compress(payload), true, true);
-    } else this.queue(op, payload, true, false);
+      this.queueData(op, this.deflater.compress(payload, true), true, true);
+    } else this.queueData(op, payload, true, false);
+  }
+
+  /** Data frames for `body`, cut at fragmentSize: `op` and `rsv1` on the first, `fin` on the last. */
+  private queueData(op: number, body: Uint8Array, fin: boolean, rsv1: boolean): void {
+    const max = this.fragmentSize;
+    if (body.length <= max) {
+      this.queue(op, body, fin, rsv1);
+      return;
+    }
+    for (let off = 0; off < body.length; off += max) {
+      const last = off + max >= body.length;
+      this.queue(off === 0 ? op : OP_CONTINUATION, body.subarray(off, off + max), fin && last, off === 0 && rsv1);
+    }
   }
 
   private checkCanSend(): void {
-    if (this.stateNow !== 'open') {
+    if (!this.canSend) {
       throw new UsageError('ERR_WS_STATE', `cannot send in state ${this.stateNow}`, { state: this.stateNow });
     }
   }
@@ -419,13 +468,12 @@ export class WsConnection {
     }
     const { code, reason } = parseCloseBody(payload);
     this.inputDone = true;
-    if (!this.closeSent) {
-      // §5.5.1: answer with a Close, echoing the status code (none for none)
-      this.queue(OP_CLOSE, code === CLOSE_NO_STATUS ? EMPTY : payload.subarray(0, 2), true, false);
-      this.closeSent = true;
-    }
     this.closeDeadline = undefined;
-    this.stateNow = 'closed';
+    if (!this.closeSent) {
+      // §5.5.1: answer with a Close, echoing the status code (none for none), once drained
+      this.closeReply = code === CLOSE_NO_STATUS ? EMPTY : payload.subarray(0, 2);
+      this.stateNow = 'closing';
+    } else this.stateNow = 'closed';
     ev.push({ type: 'close', code, reason, wasClean: true });
   }
 

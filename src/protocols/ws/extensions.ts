@@ -224,9 +224,27 @@ export function acceptDeflate(offers: readonly Extension[], opts: DeflateOptions
 /**
  * Client side: checks the server's answer against our offer (§7.1: only what we offered, each
  * window no larger than we allowed, server_no_context_takeover granted if we asked for it).
- * Returns undefined when the server declined.
+ * With several offers the answer must fit one of them (the first it fits sets what we
+ * promised). Returns undefined when the server declined.
  */
-export function acceptDeflateResponse(resp: readonly Extension[], offered: DeflateOptions | undefined): DeflateParams | undefined {
+export function acceptDeflateResponse(
+  resp: readonly Extension[],
+  offered: DeflateOptions | readonly DeflateOptions[] | undefined,
+): DeflateParams | undefined {
+  if (offered === undefined || !('length' in offered)) return acceptOne(resp, offered);
+  if (offered.length === 0) return acceptOne(resp, undefined);
+  let first: unknown;
+  for (const o of offered) {
+    try {
+      return acceptOne(resp, o);
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
+
+function acceptOne(resp: readonly Extension[], offered: DeflateOptions | undefined): DeflateParams | undefined {
   let result: DeflateParams | undefined;
   for (const ext of resp) {
     const fail = (why: string): never => {

@@ -175,10 +175,36 @@ export class FrameHeaderReader {
   }
 }
 
+/** from this many bytes, maskCopy copies natively and then XORs 32-bit words in place */
+const MASK_WORDS_FROM = 128;
+const maskWord8 = new Uint8Array(4);
+const maskWord32 = new Uint32Array(maskWord8.buffer);
+
+/** XORs b[off, off + len) with `mask` from mask byte `phase`, a word at a time where aligned. */
+function xorMaskWords(b: Uint8Array, off: number, len: number, mask: Uint8Array, phase: number): void {
+  let i = 0;
+  let ph = phase & 3;
+  const base = b.byteOffset + off;
+  for (; i < len && ((base + i) & 3) !== 0; i++, ph = (ph + 1) & 3) b[off + i] = (b[off + i] as number) ^ (mask[ph] as number);
+  // the mask as a word in the platform's byte order, rotated to the phase at the aligned start
+  maskWord8[0] = mask[ph] as number;
+  maskWord8[1] = mask[(ph + 1) & 3] as number;
+  maskWord8[2] = mask[(ph + 2) & 3] as number;
+  maskWord8[3] = mask[(ph + 3) & 3] as number;
+  const m = maskWord32[0] as number;
+  const words = (len - i) >>> 2;
+  const w = new Uint32Array(b.buffer, base + i, words);
+  for (let k = 0; k < words; k++) w[k] = (w[k] as number) ^ m;
+  // whole words keep the phase
+  for (i += words * 4; i < len; i++, ph = (ph + 1) & 3) b[off + i] = (b[off + i] as number) ^ (mask[ph] as number);
+}
+
 /**
  * Copies src[srcOff, srcOff + len) to dst[dstOff..], XORed with `mask` starting at mask byte
  * `phase` (the payload offset of the first byte, mod 4): a payload that arrives in pieces
- * unmasks piece by piece. With no mask it is a plain copy.
+ * unmasks piece by piece. With no mask it is a plain copy. Long runs are copied natively and
+ * unmasked a word at a time (small arrays are left alone: their `.buffer` would move them off
+ * V8's heap).
  */
 export function maskCopy(
   src: Uint8Array,
@@ -190,7 +216,13 @@ export function maskCopy(
   phase: number,
 ): void {
   if (mask === undefined) {
-    dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+    // subarray() of a small on-heap array makes V8 move it off the heap: skip it when whole
+    dst.set(srcOff === 0 && len === src.length ? src : src.subarray(srcOff, srcOff + len), dstOff);
+    return;
+  }
+  if (len >= MASK_WORDS_FROM) {
+    dst.set(srcOff === 0 && len === src.length ? src : src.subarray(srcOff, srcOff + len), dstOff);
+    xorMaskWords(dst, dstOff, len, mask, phase);
     return;
   }
   let i = 0;

@@ -91,8 +91,8 @@ export interface ClientHandshakeOptions {
   origin?: string;
   /** subprotocols to offer, in preference order */
   protocols?: readonly string[];
-  /** offer permessage-deflate with these parameters */
-  deflate?: DeflateOptions;
+  /** offer permessage-deflate with these parameters (several: offers in preference order) */
+  deflate?: DeflateOptions | readonly DeflateOptions[];
   /** extra request headers (authorization, cookies) */
   headers?: HeaderList;
   /** the host's entropy, for the 16-byte nonce */
@@ -107,7 +107,7 @@ export class ClientHandshake {
   readonly key: string;
   readonly request: HttpRequestHead;
   private readonly protocols: readonly string[];
-  private readonly deflate: DeflateOptions | undefined;
+  private readonly deflate: DeflateOptions | readonly DeflateOptions[] | undefined;
 
   constructor(opts: ClientHandshakeOptions) {
     const protocols = opts.protocols ?? [];
@@ -132,7 +132,10 @@ export class ClientHandshake {
     ];
     if (opts.origin !== undefined) headers.push(['Origin', opts.origin]);
     if (protocols.length) headers.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
-    if (opts.deflate) headers.push(['Sec-WebSocket-Extensions', formatExtensions([deflateOffer(opts.deflate)])]);
+    if (opts.deflate) {
+      const offers = 'length' in opts.deflate ? opts.deflate : [opts.deflate];
+      if (offers.length) headers.push(['Sec-WebSocket-Extensions', formatExtensions(offers.map(deflateOffer))]);
+    }
     for (const [k, v] of opts.headers ?? []) headers.push([k, v]);
     this.request = { method: 'GET', target: opts.path ?? '/', version: 'HTTP/1.1', headers };
   }

@@ -28,8 +28,8 @@ export interface WsClientOptions {
   resolve?: ConnectOptions<H1ClientEvent>['resolve'];
   timeouts?: ConnectOptions<H1ClientEvent>['timeouts'];
   validity?: WsiValidity;
-  /** offer permessage-deflate with these parameters (only when the host can compress) */
-  deflate?: DeflateOptions;
+  /** offer permessage-deflate with these parameters, or these offers in preference order (only when the host can compress) */
+  deflate?: DeflateOptions | readonly DeflateOptions[];
   /** limits and behaviour of the WebSocket once open */
   connection?: Omit<WsConnectionOptions, 'role' | 'random' | 'protocol' | 'extensions' | 'deflater'>;
 }

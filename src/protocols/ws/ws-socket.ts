@@ -37,6 +37,13 @@ export class WsSocket {
   private readonly ctx: Context;
   private readonly h: WsHandlers;
   private closeReported = false;
+  /**
+   * Inside onEvents: sends only queue, and the wsi flushes once the batch is handled, so a
+   * Close that came in the same read is answered after any reply to the messages before it
+   */
+  private dispatching = false;
+  /** Pings are answered here, in event order, so a Pong never overtakes a reply to an earlier message */
+  private readonly autoPong: boolean;
   private closeCode = 1006;
   private closeReason = '';
 
@@ -44,7 +51,8 @@ export class WsSocket {
   constructor(ctx: Context, wsi: Wsi<unknown>, opts: WsConnectionOptions, handlers: WsHandlers, rest: Uint8Array) {
     this.ctx = ctx;
     this.h = handlers;
-    this.conn = new WsConnection(opts);
+    this.autoPong = opts.autoPong ?? true;
+    this.conn = new WsConnection({ ...opts, autoPong: false });
     this.wsi = wsi.switchProtocol(new WsMachine(this.conn), {
       onEvents: (_w, events) => this.onEvents(events),
       onClose: (_w, err) => this.report(err),
@@ -58,14 +66,19 @@ export class WsSocket {
     return this.conn.state;
   }
 
+  /** Bytes sent but not yet taken by the socket (as the browser's bufferedAmount): a slow peer shows here. */
+  get bufferedAmount(): number {
+    return this.wsi.backlogBytes;
+  }
+
   send(data: string | Uint8Array): void {
     this.conn.send(data);
-    this.wsi.flush();
+    if (!this.dispatching) this.wsi.flush();
   }
 
   ping(data?: Uint8Array | string): void {
     this.conn.ping(data);
-    this.wsi.flush();
+    if (!this.dispatching) this.wsi.flush();
   }
 
   /** Starts the close handshake; the socket closes once the peer answers (or times out). */
@@ -85,6 +98,16 @@ export class WsSocket {
   }
 
   private onEvents(events: WsEvent[]): void {
+    const outer = this.dispatching;
+    this.dispatching = true;
+    try {
+      this.dispatch(events);
+    } finally {
+      this.dispatching = outer;
+    }
+  }
+
+  private dispatch(events: WsEvent[]): void {
     for (const ev of events) {
       switch (ev.type) {
         case 'open':
@@ -94,6 +117,7 @@ export class WsSocket {
           this.h.onMessage?.(this, ev.data, ev.binary);
           break;
         case 'ping':
+          if (this.autoPong && this.conn.canSend) this.conn.pong(ev.data);
           this.h.onPing?.(this, ev.data);
           break;
         case 'pong':
