@@ -11,6 +11,8 @@
  *
  * So a policy's jitter_percent of 0 means the default 30 %, not "no jitter"; no policy means
  * 3000 ms + 0..29 % and never conceals, which makes lws_retry_sul_schedule() give up at once.
+ * jitter_percent is a uint8_t that lws uses as it is: past 100 the jitter exceeds the base delay
+ * (up to 255 %), and so it does here.
  */
 
 import type { Sul, SulCallback } from './sul.js';
@@ -31,7 +33,7 @@ export interface RetryPolicy {
   readonly table: readonly number[];
   /** conceal_count: how many consecutive failures stay hidden from the user */
   readonly conceal: number;
-  /** jitter_percent: extra random delay, 0..pc % of the base; 0 selects lws' default 30 % */
+  /** jitter_percent (uint8_t): extra random delay, 0..pc % of the base; 0 selects lws' default 30 % */
   readonly jitterPercent: number;
   /** secs_since_valid_ping: idle seconds before a validity ping (0: never) */
   readonly secsSinceValidPing: number;
@@ -80,7 +82,7 @@ export function makeRetryPolicy(init: RetryPolicyInit): RetryPolicy {
   const table: number[] = [];
   for (let i = 0; i < t.length; i++) table.push(checkUint(`table[${i}]`, t[i], 0xffffffff, 'uint32_t ms'));
   const conceal = checkUint('conceal', init.conceal ?? 0, 0xffff, 'uint16_t');
-  const jitterPercent = checkUint('jitterPercent', init.jitterPercent ?? 0, 100, 'percent');
+  const jitterPercent = checkUint('jitterPercent', init.jitterPercent ?? 0, 0xff, 'uint8_t percent');
   const secsSinceValidPing = checkUint('secsSinceValidPing', init.secsSinceValidPing ?? 0, 0xffff, 'uint16_t s');
   const secsSinceValidHangup = checkUint('secsSinceValidHangup', init.secsSinceValidHangup ?? 0, 0xffff, 'uint16_t s');
   return Object.freeze({
@@ -130,7 +132,7 @@ export function getDelayMs(policy: RetryPolicy | undefined, state: RetryState, r
   }
   /*
    * (ms * pc * ra) >> 16 in uint64: the product reaches 2^56, past 2^53, so split ms * pc
-   * (< 2^40, exact) at bit 16 and shift each half; every partial stays an exact integer.
+   * (< 2^32 * 2^8 = 2^40, exact) at bit 16 and shift each half; every partial stays an exact integer.
    */
   const x = ms * pc;
   const xl = x % TWO16;

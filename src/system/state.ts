@@ -11,7 +11,9 @@
  *  - once a step is agreed, the state changes and every notifier hears notify(mgr, s, s).
  *
  * Where lws is unsafe we refuse or define the behaviour instead:
- *  - a walk to a lower state would count upwards forever in lws: ERR_STATE_ORDER;
+ *  - a walk to a lower state would count upwards forever in lws: ERR_STATE_ORDER, except from
+ *    the `reentry.from` side state, whose walk first jumps back to `reentry.to` (lws_system's
+ *    policy swap: POLICY_INVALID walks up again from POLICY_VALID);
  *  - lws stops the success round at the first non-zero return: here every notifier hears it
  *    and its answer is ignored;
  *  - a notifier that throws holds the step (its work cannot have been done), is reported as a
@@ -79,6 +81,8 @@ export interface StateManagerOptions {
   onNotifierError?: (err: NotifierError) => void;
   /** how many records `log` keeps (oldest dropped first); default 64, 0 keeps none */
   logDepth?: number;
+  /** a walk from side state `from` to a target in to..from-1 first jumps to `to` */
+  reentry?: { from: number; to: number };
 }
 
 interface Entry {
@@ -100,6 +104,7 @@ export class StateManager {
   private readonly onTransition: ((rec: TransitionRecord) => void) | undefined;
   private readonly onNotifierError: ((err: NotifierError) => void) | undefined;
   private readonly depth: number;
+  private readonly reentry: { from: number; to: number } | undefined;
   private cur: number;
   /** index 0 is the most recently registered, asked first */
   private readonly entries: Entry[] = [];
@@ -122,6 +127,15 @@ export class StateManager {
     this.onTransition = opts.onTransition;
     this.onNotifierError = opts.onNotifierError;
     this.depth = depth;
+    if (opts.reentry) {
+      const { from, to } = opts.reentry;
+      this.checkState(from);
+      this.checkState(to);
+      if (to >= from) {
+        throw new UsageError('ERR_STATE_CONFIG', `${opts.name}: reentry must lead down to a lower state`, { manager: opts.name, from, to });
+      }
+      this.reentry = { from, to };
+    } else this.reentry = undefined;
     this.cur = this.checkState(opts.initial ?? 0);
   }
 
@@ -163,7 +177,7 @@ export class StateManager {
   /** Walks up one state at a time to `target` (lws_state_transition_steps). */
   transitionSteps(target: number): TransitionResult {
     this.checkState(target);
-    if (target < this.cur) {
+    if (target < this.cur && !this.reenters(this.cur, target)) {
       throw new UsageError(
         'ERR_STATE_ORDER',
         `${this.managerName}: cannot walk down from ${this.stateName} to ${this.names[target]}; use transition()`,
@@ -211,8 +225,18 @@ export class StateManager {
       return true;
     }
     // >=: a queued jump may have carried the manager past this walk's target
-    if (from >= req.target) return true;
+    if (from >= req.target) {
+      if (!this.reenters(from, req.target)) return true;
+      const to = (this.reentry as { to: number }).to;
+      return !this.attempt(from, to, 'jump') || this.cur === req.target;
+    }
     return !this.attempt(from, from + 1, 'step') || this.cur === req.target;
+  }
+
+  /** Whether a walk from `from` to `target` re-enters below (see StateManagerOptions.reentry). */
+  private reenters(from: number, target: number): boolean {
+    const r = this.reentry;
+    return r !== undefined && from === r.from && target >= r.to && target < r.from;
   }
 
   /** Asks every notifier about from -> to; on agreement moves and announces. True if moved. */

@@ -44,6 +44,8 @@ export class System {
       name: 'system',
       stateNames: SYS_STATE_NAMES,
       initial: SysState.CONTEXT_CREATED,
+      // lws' policy swap: from POLICY_INVALID the walk to OPERATIONAL starts again at POLICY_VALID
+      reentry: { from: SysState.POLICY_INVALID, to: SysState.POLICY_VALID },
       nowUs: deps.nowUs,
       onTransition: (rec) => this.onTransition(rec),
       onNotifierError: (err) => deps.logger.err('system', err.message, { code: err.code, ...err.detail }),
@@ -66,7 +68,10 @@ export class System {
     this.transitionListeners.push(fn);
   }
 
-  /** Walks towards `target` (default: the boot target), one state at a time. */
+  /**
+   * Walks towards `target` (default: the boot target), one state at a time; from POLICY_INVALID
+   * it first jumps back to POLICY_VALID (the policy swap).
+   */
   resume(target = this.target): void {
     this.target = target;
     this.state.transitionSteps(target);

@@ -71,12 +71,14 @@ test('the policy notifier holds POLICY_VALID until the board policy has loaded',
   release('{"release":"1","s":[]}');
   await host.run();
   expect(ctx.system.state.stateName).toBe('OPERATIONAL');
-  expect(ctx.policyLoader.policy).toEqual({ release: '1', s: [] });
+  // the Secure Streams parser's policy object
+  expect(ctx.policyLoader.policy).toMatchObject({ release: '1', streamtypes: {}, warnings: [] });
 });
 
 test.each([
-  ['{"release": 1,,}', 'ERR_POLICY_JSON'],
-  ['[1, 2]', 'ERR_POLICY_SHAPE'],
+  ['{"release": "1",,}', 'ERR_POLICY_JSON'],
+  ['{"release": 1}', 'ERR_POLICY_TYPE'],
+  ['[1, 2]', 'ERR_POLICY_TYPE'],
 ])('an invalid policy %s keeps the device out of OPERATIONAL with %s', async (text, code) => {
   const { host, ctx, errors } = make({ loadPolicy: () => Promise.resolve(text) });
   await host.run();

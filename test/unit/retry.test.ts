@@ -93,6 +93,19 @@ describe('getDelayMs: hand-computed vectors', () => {
     expect(delays(p, 4, 0xffff).map(([ms]) => ms)).toEqual([0, 1, 199, 4294934528]);
   });
 
+  test('jitter past 100 % (a uint8_t in lws) is used as it is, up to 255 %', () => {
+    const p = makeRetryPolicy({ table: [1000, 0xffffffff], jitterPercent: 255, conceal: 9 });
+    // 1000*255*0xffff >> 16 = 254996, /100 = 2549: more jitter than delay, as lws computes it
+    expect(delays(p, 1, 0xffff)[0]![0]).toBe(3549);
+    // 1000*150*0x8000 >> 16 = 75000 -> 750
+    expect(delays(makeRetryPolicy({ table: [1000], jitterPercent: 150 }), 1, 0x8000)[0]![0]).toBe(1750);
+    // the largest product: 0xffffffff*255*0xffff, past 2^53, still exact; mod 2^32 as the C return
+    const s = new RetryState();
+    s.count = 1;
+    expect(getDelayMs(p, s, () => 0xffff).ms).toBe(reference(p, 1, 0xffff).ms);
+    expect(reference(p, 1, 0xffff).ms).toBe(Number((0xffffffffn + ((0xffffffffn * 255n * 0xffffn) >> 16n) / 100n) % 2n ** 32n));
+  });
+
   test('the result is an unsigned int: a uint32 table entry plus jitter wraps as in C', () => {
     const p = makeRetryPolicy({ table: [0xffffffff], jitterPercent: 100, conceal: 9 });
     // 4294967295 + ((4294967295*100*1) >> 16)/100 = 4294967295 + 65535, mod 2^32
@@ -163,7 +176,8 @@ describe('getDelayMs against a BigInt transcription of lws', () => {
   const policyArb = fc.record({
     table: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 12 }),
     conceal: fc.integer({ min: 0, max: 0xffff }),
-    jitterPercent: fc.integer({ min: 0, max: 100 }),
+    // a uint8_t in lws, used as it is: past 100 the jitter exceeds the base delay
+    jitterPercent: fc.integer({ min: 0, max: 255 }),
   });
 
   test('every field at random, every counter and rand16', () => {
@@ -189,7 +203,7 @@ describe('getDelayMs against a BigInt transcription of lws', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0x80000000, max: 0xffffffff }),
-        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: 255 }),
         fc.constantFrom(0, 1, 0x7fff, 0x8000, 0xfffe, 0xffff),
         (ms, jitterPercent, ra) => {
           const p = makeRetryPolicy({ table: [ms], jitterPercent });
@@ -237,7 +251,7 @@ describe('makeRetryPolicy', () => {
     const p = makeRetryPolicy({
       table: new Array<number>(0xffff).fill(0xffffffff),
       conceal: 0xffff,
-      jitterPercent: 100,
+      jitterPercent: 255,
       secsSinceValidPing: 0xffff,
       secsSinceValidHangup: 0xffff,
     });
@@ -256,7 +270,7 @@ describe('makeRetryPolicy', () => {
     ['ms NaN', { table: [Number.NaN] }, 'table[0]'],
     ['conceal past uint16', { table: [1], conceal: 0x10000 }, 'conceal'],
     ['conceal negative', { table: [1], conceal: -1 }, 'conceal'],
-    ['jitter over 100 %', { table: [1], jitterPercent: 101 }, 'jitterPercent'],
+    ['jitter past uint8', { table: [1], jitterPercent: 256 }, 'jitterPercent'],
     ['jitter fractional', { table: [1], jitterPercent: 2.5 }, 'jitterPercent'],
     ['jitter negative', { table: [1], jitterPercent: -1 }, 'jitterPercent'],
     ['ping past uint16', { table: [1], secsSinceValidPing: 65536 }, 'secsSinceValidPing'],

@@ -416,3 +416,63 @@ describe('re-entrancy', () => {
     expect(calls).toEqual(['late:B>B', 'late:B>C', 'late:C>C']);
   });
 });
+
+describe('re-entry from a side state (lws_system: POLICY_INVALID walks up again from POLICY_VALID)', () => {
+  // SIDE (5) re-enters the walk at C (2), as POLICY_INVALID does at POLICY_VALID
+  const reentry = { from: 5, to: 2 };
+
+  test('a walk from the side state jumps to the re-entry state, then steps up', () => {
+    const { m, heard } = mgr({ initial: 4, reentry });
+    const calls: string[] = [];
+    m.register(spy('n', calls));
+    expect(m.transition(5)).toBe('reached');
+    expect(m.transitionSteps(4)).toBe('reached');
+    expect(brief(m.log)).toEqual(['jump E>SIDE', 'jump SIDE>C', 'step C>D', 'step D>E']);
+    expect(heard.map((r) => r.toName)).toEqual(['SIDE', 'C', 'D', 'E']);
+    // notifiers are asked about the jump back like any other move
+    expect(calls).toContain('n:SIDE>C');
+  });
+
+  test('the jump back may be held, and a later walk resumes from the side state', () => {
+    const { m } = mgr({ initial: 5, reentry });
+    let hold = true;
+    m.register(spy('auth', [], (c, t) => (hold && c === 5 && t === 2 ? 'hold' : 'ok')));
+    expect(m.transitionSteps(4)).toBe('held');
+    expect(m.state).toBe(5);
+    hold = false;
+    expect(m.transitionSteps(4)).toBe('reached');
+    expect(brief(m.log)).toEqual(['held SIDE>C by auth', 'jump SIDE>C', 'step C>D', 'step D>E']);
+  });
+
+  test('a walk queued from the side state\'s success round re-enters when it runs', () => {
+    const { m } = mgr({ initial: 4, reentry });
+    const results: string[] = [];
+    m.register({
+      name: 'policy',
+      notify(mgr2, c, t) {
+        if (c === t && c === 5) results.push(mgr2.transitionSteps(4));
+        return 'ok';
+      },
+    });
+    expect(m.transition(5)).toBe('held'); // it ends at E, not at its own target SIDE
+    expect(results).toEqual(['queued']);
+    expect(brief(m.log)).toEqual(['jump E>SIDE', 'jump SIDE>C', 'step C>D', 'step D>E']);
+  });
+
+  test('only the side state re-enters, only to targets from the re-entry state up', () => {
+    const { m } = mgr({ initial: 5, reentry });
+    // below the re-entry state is still walking down
+    expect(codeOf(() => m.transitionSteps(1))).toBe('ERR_STATE_ORDER');
+    m.transition(3);
+    expect(codeOf(() => m.transitionSteps(2))).toBe('ERR_STATE_ORDER');
+    // without the option, the side state cannot walk down at all
+    const plain = mgr({ initial: 5 }).m;
+    expect(codeOf(() => plain.transitionSteps(4))).toBe('ERR_STATE_ORDER');
+  });
+
+  test('a re-entry that does not lead down, or names no state, is ERR_STATE_CONFIG / ERR_STATE_UNKNOWN', () => {
+    expect(codeOf(() => mgr({ reentry: { from: 2, to: 3 } }))).toBe('ERR_STATE_CONFIG');
+    expect(codeOf(() => mgr({ reentry: { from: 2, to: 2 } }))).toBe('ERR_STATE_CONFIG');
+    expect(codeOf(() => mgr({ reentry: { from: 9, to: 2 } }))).toBe('ERR_STATE_UNKNOWN');
+  });
+});
