@@ -93,6 +93,9 @@ const OPERATIONS: readonly Operation[] = [
       expect('ws accept key', r['accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
     },
   },
+  { label: 'ws deflate+inflate 1 KiB JSON', entry: 'bench/xs/ws-deflate.entry.ts', check: (r, n) => { expect('deflate iterations', r['iterations'], n); expect('deflate round trips', r['ok'], n); expect('deflate message size', r['size'], 1024); } },
+  { label: 'MQTT PUBLISH 64 B, 5.0 + 3.1.1', entry: 'bench/xs/mqtt.entry.ts', check: (r, n) => { expect('mqtt parsed', r['parsed'], 2 * n); expect('mqtt bytes', r['bytes'], 204 * n); expect('mqtt packet id sum', r['idSum'], n * (n + 1)); } },
+  { label: 'SS policy: lws default (1.2 KB)', entry: 'bench/xs/policy.entry.ts', check: (r, n) => { expect('policy iterations', r['iterations'], n); expect('policy streamtypes', r['streamtypes'], 2 * n); } },
 ];
 
 const num = (x: number): string => Math.round(x).toLocaleString('en-US');

@@ -7,7 +7,9 @@ import { Context } from '../../../src/loop/context.js';
 import type { LogLevel, LogRecord } from '../../../src/loop/log.js';
 import type { TransitionRecord } from '../../../src/system/state.js';
 import { SysState } from '../../../src/system/states.js';
-import type { LwsxError } from '../../../src/util/errors.js';
+import { LwsxError } from '../../../src/util/errors.js';
+import { PolicyParseError } from '../../../src/ss/policy/errors.js';
+import { PolicyError } from '../../../src/system/policy-load.js';
 import { HostSimBoard } from '../../../targets/host-sim/board.js';
 import { FaultInjector } from '../../../src/net/fault.js';
 import { readFileSync } from 'node:fs';
@@ -20,6 +22,14 @@ import type { SystemServicesOptions } from '../../../src/services/system-service
 import { NodeHost } from '../host.js';
 import { startResponders } from './responders.js';
 import type { Responders } from './responders.js';
+import { checkHttpConfig, DeviceHttp } from './device-http.js';
+import type { DeviceHttpConfig } from './device-http.js';
+import { checkWsClientConfig, DeviceWsClient } from './device-ws-client.js';
+import type { WsClientConfig, WsClientNote } from './device-ws-client.js';
+import { checkMqttConfig, DeviceMqtt } from './device-mqtt.js';
+import type { CheckedMqttConfig, MqttConfig, MqttNote } from './device-mqtt.js';
+import { startEmbeddedBroker } from './embedded-broker.js';
+import type { EmbeddedBroker } from './embedded-broker.js';
 
 export type SimEvent =
   | { type: 'boot'; boot: number; board: string; serial: string; firmwareVersion: string; deviceType: string; host: string }
@@ -28,7 +38,16 @@ export type SimEvent =
   | { type: 'board'; boot: number; what: string; fields: Record<string, unknown> }
   | { type: 'error'; boot: number; code: string; message: string; detail?: Record<string, unknown> }
   | { type: 'operational'; boot: number; sinceBootMs: number }
-  | { type: 'destroyed'; boot: number; sinceBootMs: number };
+  /** the device's web server is listening */
+  | { type: 'http'; boot: number; sinceBootMs: number; address: string; port: number; url: string }
+  /** the device's ws client (--ws-connect) */
+  | ({ type: 'ws-client'; boot: number; sinceBootMs: number } & WsClientNote)
+  /** the device's MQTT client (--mqtt, --mqtt-broker) */
+  | ({ type: 'mqtt'; boot: number; sinceBootMs: number } & MqttNote)
+  | { type: 'destroyed'; boot: number; sinceBootMs: number }
+  /** a runtime policy replacement (replacePolicy, SIGHUP): in force, or refused with nothing changed */
+  | { type: 'policy'; boot: number; sinceBootMs: number; result: 'replaced'; release?: string; product?: string }
+  | { type: 'policy'; boot: number; sinceBootMs: number; result: 'refused'; code: string; message: string; detail?: Record<string, unknown> };
 
 /**
  * Where the device's DNS and NTP come from:
@@ -51,6 +70,12 @@ export interface SimulatorOptions {
   faultSeed?: number;
   policyFile?: string;
   logLevel?: LogLevel;
+  /** run the device's web server (status page, status.json, ws state stream) */
+  http?: DeviceHttpConfig;
+  /** run a ws client once the device is OPERATIONAL */
+  wsClient?: WsClientConfig;
+  /** run the MQTT client once the device is OPERATIONAL (no broker: an embedded one) */
+  mqtt?: MqttConfig;
   onEvent(e: SimEvent): void;
 }
 
@@ -61,9 +86,22 @@ export class Simulator {
   boots = 0;
   services: SystemServices | undefined;
   responders: Responders | undefined;
+  /** the running boot's web server and ws client, when configured */
+  http: DeviceHttp | undefined;
+  wsClient: DeviceWsClient | undefined;
+  mqtt: DeviceMqtt | undefined;
+  /** the embedded MQTT broker (--mqtt without --mqtt-broker): it outlives reboots */
+  broker: EmbeddedBroker | undefined;
+  private readonly mqttConfig: CheckedMqttConfig | undefined;
+  /** the port the web server bound first: later boots listen there again, as a device would */
+  private httpPort: number | undefined;
   private readonly opts: SimulatorOptions;
 
+  /** Bad http or ws client options are UsageErrors (ERR_HTTP_*, ERR_WS_*) here, before anything opens. */
   constructor(opts: SimulatorOptions) {
+    if (opts.http) checkHttpConfig(opts.http);
+    if (opts.wsClient) checkWsClientConfig(opts.wsClient);
+    this.mqttConfig = opts.mqtt ? checkMqttConfig(opts.mqtt) : undefined;
     this.opts = opts;
   }
 
@@ -76,6 +114,7 @@ export class Simulator {
         { name: `time.${SIM_DOMAIN}`, a: ['127.0.0.1'] },
       ]);
     }
+    if (this.mqttConfig && !this.mqttConfig.target && !this.broker) this.broker = await startEmbeddedBroker();
     return this.boot(network);
   }
 
@@ -118,6 +157,8 @@ export class Simulator {
       onError: (err: LwsxError) => {
         const e: SimEvent = { type: 'error', boot, code: err.code, message: err.message };
         if (err.detail) e.detail = { ...err.detail };
+        // a policy error points into the policy file, so an editor can jump there
+        if (err instanceof PolicyParseError && board.policyPath) e.detail = { ...e.detail, file: board.policyPath };
         emit(e);
       },
     });
@@ -134,7 +175,89 @@ export class Simulator {
       if (rec.kind !== 'held' && rec.kind !== 'error' && rec.to === SysState.OPERATIONAL) emit({ type: 'operational', boot, sinceBootMs: ms(rec.atUs) });
       if (rec.kind !== 'held' && rec.kind !== 'error' && rec.to === SysState.CONTEXT_DESTROYING) emit({ type: 'destroyed', boot, sinceBootMs: ms(rec.atUs) });
     });
+    this.wsClient = this.opts.wsClient ? this.startWsClient(ctx, boot, ms) : undefined;
+    this.mqtt = this.mqttConfig ? this.startMqtt(ctx, board, boot, ms) : undefined;
+    this.http = this.opts.http ? this.startHttp(ctx, board, boot, ms) : undefined;
     return ctx;
+  }
+
+  private startWsClient(ctx: Context, boot: number, ms: (us: number) => number): DeviceWsClient {
+    return new DeviceWsClient(ctx, {
+      ...(this.opts.wsClient as WsClientConfig),
+      dns: (this.services as SystemServices).dns,
+      onNote: (n) => this.opts.onEvent({ type: 'ws-client', boot, sinceBootMs: ms(ctx.nowUs()), ...n }),
+    });
+  }
+
+  private startMqtt(ctx: Context, board: HostSimBoard, boot: number, ms: (us: number) => number): DeviceMqtt {
+    return new DeviceMqtt(ctx, {
+      config: this.mqttConfig as CheckedMqttConfig,
+      ...(this.broker ? { embeddedUrl: this.broker.url } : {}),
+      serial: board.description.identity.serial,
+      boot,
+      dns: (this.services as SystemServices).dns,
+      heapUsed: () => process.memoryUsage().heapUsed,
+      onNote: (n) => this.opts.onEvent({ type: 'mqtt', boot, sinceBootMs: ms(ctx.nowUs()), ...n }),
+    });
+  }
+
+  private startHttp(ctx: Context, board: HostSimBoard, boot: number, ms: (us: number) => number): DeviceHttp {
+    const cfg = this.opts.http as DeviceHttpConfig;
+    const ws = this.wsClient;
+    const mqtt = this.mqtt;
+    const http = new DeviceHttp(ctx, board.description, {
+      ...cfg,
+      port: this.httpPort ?? cfg.port,
+      boot,
+      hostName: ctx.host.name,
+      ...(ws || mqtt ? { extraStatus: () => ({ ...(ws ? { wsClient: ws.status() } : {}), ...(mqtt ? { mqtt: mqtt.status() } : {}) }) } : {}),
+    });
+    http.bound().then(
+      (port) => {
+        this.httpPort = port;
+        const address = cfg.host ?? '127.0.0.1';
+        const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/`;
+        this.opts.onEvent({ type: 'http', boot, sinceBootMs: ms(ctx.nowUs()), address, port, url });
+      },
+      (err: LwsxError) => {
+        // a device stopped before its listener bound is not a failure
+        if (ctx.isDestroyed) return;
+        const e: SimEvent = { type: 'error', boot, code: err.code, message: err.message };
+        if (err.detail) e.detail = { ...err.detail };
+        this.opts.onEvent(e);
+      },
+    );
+    return http;
+  }
+
+  /**
+   * Re-reads the board's policy file (--policy, or the board file's) and swaps it in at runtime,
+   * as lws' policy swap: POLICY_INVALID, then back up to OPERATIONAL. A policy that cannot be
+   * read or fails validation is refused (a 'policy' event with the typed error) and the device
+   * keeps the policy it has.
+   */
+  async replacePolicy(): Promise<void> {
+    const ctx = this.ctx;
+    const board = this.board;
+    if (!ctx || !board || ctx.isDestroyed) return;
+    const boot = this.boots;
+    const ms = (): number => Math.round((ctx.nowUs() - ctx.createdUs) / 10) / 100;
+    try {
+      if (!board.loadPolicy) throw new PolicyError('ERR_POLICY_MISSING', 'the board has no policy file to re-read', {});
+      const text = await board.loadPolicy();
+      if (ctx.isDestroyed) return;
+      const p = ctx.policyLoader.replace(text);
+      const e: SimEvent = { type: 'policy', boot, sinceBootMs: ms(), result: 'replaced' };
+      if (p.release !== undefined) e.release = p.release;
+      if (p.product !== undefined) e.product = p.product;
+      this.opts.onEvent(e);
+    } catch (err) {
+      if (!(err instanceof LwsxError)) throw err;
+      const e: SimEvent = { type: 'policy', boot, sinceBootMs: ms(), result: 'refused', code: err.code, message: err.message };
+      if (err.detail) e.detail = { ...err.detail };
+      if (err instanceof PolicyParseError && board.policyPath) e.detail = { ...e.detail, file: board.policyPath };
+      this.opts.onEvent(e);
+    }
   }
 
   /** The board's reboot: the running device goes away and a fresh one boots in this process. */
@@ -152,6 +275,8 @@ export class Simulator {
     this.ctx?.destroy();
     void this.responders?.close();
     this.responders = undefined;
+    void this.broker?.close();
+    this.broker = undefined;
   }
 
   private servicesFor(network: SimNetwork): SystemServicesOptions {
