@@ -341,3 +341,21 @@ describe('properties', () => {
     );
   });
 });
+
+describe('a failure after a message in the same read', () => {
+  test('the message can still be answered, and our Close follows it', () => {
+    const server = new WsConnection({ role: 'server' });
+    server.open(0);
+    // a text message, then a frame with RSV2 set: one read
+    const ev = server.receive(concat([rawFrame({ op: TEXT, payload: 'first' }, 'server'), rawFrame({ op: TEXT, payload: 'x', rsv: 2 }, 'server')]), 1);
+    expect(types(ev)).toEqual(['message', 'error', 'close']);
+    expect(server.canSend).toBe(true);
+    server.send('first');
+    const out = decodeFrames(server.pendingOutput());
+    expect(out.map((f) => f.op)).toEqual([TEXT, 8]);
+    expect((out[1]!.payload[0]! << 8) | out[1]!.payload[1]!).toBe(1002);
+    expect(server.state).toBe('closed');
+    expect(server.canSend).toBe(false);
+    expect(() => server.send('late')).toThrow(UsageError);
+  });
+});

@@ -132,7 +132,7 @@ export class WsConnection {
   private readonly maskKey = new Uint8Array(4);
   private closeSent = false;
   /**
-   * The peer's Close arrived and our answer (its status code) goes out with the next
+   * The peer's Close arrived (or we failed the connection) and our Close goes out with the next
    * pendingOutput(): until then the user may still send (§5.5.1 lets an endpoint finish what it
    * is sending first), so answering a message that came in the same read as the Close does not
    * depend on how the bytes were split.
@@ -479,13 +479,15 @@ export class WsConnection {
 
   private fail(err: WsProtocolError, ev: WsEvent[]): void {
     ev.push({ type: 'error', error: err });
-    if (!this.closeSent) {
-      this.queue(OP_CLOSE, encodeCloseBody(err.closeCode, ''), true, false);
-      this.closeSent = true;
-    }
     this.inputDone = true;
     this.closeDeadline = undefined;
-    this.stateNow = 'closed';
+    if (!this.closeSent) {
+      // our Close goes out with the next pendingOutput(), as an answer to the peer's does: the
+      // messages that came before the bad frame in the same read can still be answered first
+      // (Autobahn expects their echoes), whichever way the bytes were split
+      this.closeReply = encodeCloseBody(err.closeCode, '');
+      this.stateNow = 'closing';
+    } else this.stateNow = 'closed';
     ev.push({ type: 'close', code: err.closeCode, reason: '', wasClean: false });
   }
 }
