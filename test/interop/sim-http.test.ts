@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import { bundleProgram, repoRoot } from '../helpers/bundle.js';
@@ -24,6 +24,8 @@ import { UsageError } from '../../src/util/errors.js';
 
 const boardFile = join(repoRoot, 'targets/host-sim/board.json');
 const runDir = join(repoRoot, '.lwsx-run');
+// a clean checkout has no .lwsx-run yet (other suites create it too, in whatever order)
+mkdirSync(runDir, { recursive: true });
 let pki: Pki;
 const sims: Simulator[] = [];
 
