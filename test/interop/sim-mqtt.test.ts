@@ -219,6 +219,8 @@ describe('bad MQTT options are typed usage errors before anything opens', () => 
     [{ broker: 'mqtt://' }, 'ERR_MQTT_URL'],
     [{ broker: 'not a url' }, 'ERR_MQTT_URL'],
     [{ broker: 'mqtt://127.0.0.1/some/path' }, 'ERR_MQTT_URL'],
+    [{ broker: 'mqtt://a%ZZ@127.0.0.1' }, 'ERR_MQTT_URL'],
+    [{ broker: 'mqtt://u:p%E0%A4@127.0.0.1' }, 'ERR_MQTT_URL'],
     [{ broker: 'mqtt://127.0.0.1', caFile: '/etc/hostname' }, 'ERR_MQTT_OPTION'],
     [{ caFile: '/etc/hostname' }, 'ERR_MQTT_OPTION'],
     [{ broker: 'mqtts://localhost', caFile: '/nonexistent/ca.pem' }, 'ERR_MQTT_CA'],

@@ -3,12 +3,14 @@
  * broker on loopback: a deliberately broken broker is what these paths need, which mosquitto
  * cannot be made to be. Its packets are our codec's; what the client sends is decoded the same.
  */
-import { afterEach, beforeEach, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { NodeHost } from '../../hosts/node/host.js';
 import { Context } from '../../src/loop/context.js';
 import { makeRetryPolicy } from '../../src/loop/retry.js';
+import { endpointKey, mqttBind, mqttConnectionCount } from '../../src/protocols/mqtt/binding.js';
+import type { MqttStream } from '../../src/protocols/mqtt/binding.js';
 import { MqttDecoder } from '../../src/protocols/mqtt/decoder.js';
 import { encodePacket } from '../../src/protocols/mqtt/encode.js';
 import { MqttClient, randomClientId } from '../../src/protocols/mqtt/mqtt-client.js';
@@ -170,4 +172,94 @@ test('bad options are typed usage errors', () => {
   expect(() => new MqttClient(ctx, { host: 'h', port: 0 })).toThrow(expect.objectContaining({ code: 'ERR_MQTT_OPTIONS' }));
   expect(() => new MqttClient(ctx, { host: 'h', transport: 'quic' as 'tcp' })).toThrow(expect.objectContaining({ code: 'ERR_MQTT_OPTIONS' }));
   expect(() => new MqttClient(ctx, { host: 'h', keepAlive: -1 })).toThrow(expect.objectContaining({ code: 'ERR_MQTT_OPTIONS' }));
+});
+
+describe('what is never completed is reported when the client finishes', () => {
+  const noAcks = (c: Conn, p: MqttPacket): void => {
+    if (p.type === 'connect') c.send({ type: 'connack', sessionPresent: false, reasonCode: 0, properties: { receiveMaximum: 1 } });
+  };
+
+  test('end(): the in-flight and the queued QoS 1/2 messages are dropped with ERR_MQTT_CLOSED before onClose', async () => {
+    const b = await scripted(noAcks);
+    const log: string[] = [];
+    const c = new MqttClient(ctx, { host: '127.0.0.1', port: b.port }, {
+      onConnect: () => log.push('connect'),
+      onDropped: (_c, ev) => log.push(`dropped ${ev.id} ${ev.topic} ${ev.reason} ${ev.error.code}`),
+      onClose: (_c, err) => log.push(`close ${err?.code}`),
+    });
+    await waitFor('connected', () => c.connected);
+    const a = c.publish('a', 'x', { qos: 1 });
+    const q = c.publish('b', 'y', { qos: 2 });
+    await waitFor('first PUBLISH', () => b.conns[0]!.packets.some((p) => p.type === 'publish'));
+    expect([c.session.inflightCount, c.session.queuedCount]).toEqual([1, 1]);
+    c.end();
+    await waitFor('closed', () => log.at(-1)?.startsWith('close') === true);
+    expect(log).toEqual(['connect', `dropped ${a} a closed ERR_MQTT_CLOSED`, `dropped ${q} b closed ERR_MQTT_CLOSED`, 'close undefined']);
+    await waitFor('DISCONNECT', () => b.conns[0]!.packets.some((p) => p.type === 'disconnect'));
+    expect(b.conns[0]!.packets.map((p) => p.type)).toEqual(['connect', 'publish', 'disconnect']);
+  });
+
+  test('the retry policy giving up drops what was queued; a bound stream hears it before its onClose', async () => {
+    const b = await scripted((c, p) => {
+      if (p.type === 'connect') c.send({ type: 'connack', sessionPresent: false, reasonCode: 0x87 });
+    });
+    const log: string[] = [];
+    const s = mqttBind(ctx, { host: '127.0.0.1', port: b.port, retry: makeRetryPolicy({ table: [10], conceal: 1 }) }, {
+      onDropped: (_s, id, reason, err) => log.push(`dropped ${id} ${reason} ${err.code}`),
+      onClose: (_s, err) => log.push(`close ${err?.code}`),
+    });
+    const id = s.publish('t', 'x', { qos: 1 });
+    await waitFor('closed', () => log.at(-1)?.startsWith('close') === true);
+    expect(log).toEqual([`dropped ${id} closed ERR_MQTT_CLOSED`, 'close ERR_MQTT_ALL_RETRIES_FAILED']);
+    expect(white(s).conn.publishers.size).toBe(0);
+    expect(mqttConnectionCount(ctx)).toBe(0);
+  });
+});
+
+/** The binding's private bookkeeping: what no handler shows, but must not leak. */
+const white = (s: MqttStream) => s as unknown as { conn: { publishers: Map<number, unknown>; granted: Map<string, number>; asked: Map<string, number> } };
+
+describe('stream binding', () => {
+  test('{host} and {host, port: <the default>} are one connection; another port is another', () => {
+    expect(endpointKey({ host: 'h' })).toBe(endpointKey({ host: 'h', port: 1883 }));
+    expect(endpointKey({ host: 'h', transport: 'wss' })).toBe(endpointKey({ host: 'h', transport: 'wss', port: 443 }));
+    expect(endpointKey({ host: 'h', transport: 'tls' })).not.toBe(endpointKey({ host: 'h', transport: 'tls', port: 1883 }));
+    expect(endpointKey({ host: 'h' })).not.toBe(endpointKey({ host: 'h', port: 1884 }));
+    // loopback's 1883: whatever answers there, both streams share the one client dialling it
+    const s1 = mqttBind(ctx, { host: '127.0.0.1' });
+    const s2 = mqttBind(ctx, { host: '127.0.0.1', port: 1883 });
+    expect(mqttConnectionCount(ctx)).toBe(1);
+    expect(s1.client).toBe(s2.client);
+    s1.close();
+    s2.close();
+    expect(mqttConnectionCount(ctx)).toBe(0);
+  });
+
+  test('a password is not kept in the key as text; a string and its UTF-8 bytes are the same credential', () => {
+    const k = endpointKey({ host: 'h', password: 'hunter2' });
+    expect(k).not.toContain('hunter2');
+    expect(k).toBe(endpointKey({ host: 'h', password: utf8Encode('hunter2') }));
+    expect(k).not.toBe(endpointKey({ host: 'h', password: 'hunter3' }));
+    expect(k).not.toBe(endpointKey({ host: 'h' }));
+  });
+
+  test('a filter let go before its SUBACK is not recorded as granted', async () => {
+    const b = await scripted((c, p) => {
+      if (p.type === 'connect') c.send(connack);
+      if (p.type === 'subscribe') c.send({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map((x) => x.qos) });
+      if (p.type === 'unsubscribe') c.send({ type: 'unsuback', packetId: p.packetId, reasonCodes: p.filters.map(() => 0) });
+    });
+    const subacks: string[] = [];
+    const s = mqttBind(ctx, { host: '127.0.0.1', port: b.port }, { onSuback: (_s, f, rc) => subacks.push(`${f} ${rc}`) });
+    s.subscribe('gone', 1);
+    s.unsubscribe('gone');
+    // the broker answers in order: this SUBACK comes after those for "gone"
+    s.subscribe('kept', 1);
+    await waitFor('suback for kept', () => subacks.includes('kept 1'));
+    expect(subacks).toEqual(['kept 1']);
+    expect(b.conns[0]!.packets.map((p) => p.type)).toEqual(['connect', 'subscribe', 'unsubscribe', 'subscribe']);
+    expect([...white(s).conn.granted]).toEqual([['kept', 1]]);
+    expect([...white(s).conn.asked.keys()]).toEqual(['kept']);
+    s.close();
+  });
 });

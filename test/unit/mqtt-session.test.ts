@@ -375,12 +375,31 @@ describe('publishing', () => {
     expect(() => s.publish({ topic: 't', payload: 'x' as unknown as Uint8Array }, 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE' }));
     expect(() => s.publish(pub('t', 3 as QoS), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE' }));
     expect(() => s.publish(pub('t', 0, 'x', { properties: { topicAlias: 1 } }), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE' }));
-    expect(() => s.publish(pub('t', 2), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_QOS_NOT_SUPPORTED' }));
-    expect(() => s.publish(pub('t', 0, 'x', { retain: true }), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_RETAIN_NOT_SUPPORTED' }));
     expect(() => s.publish(pub('t', 1, 'x'.repeat(100)), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE_TOO_LARGE' }));
+    // Message Expiry Interval is seconds: 0 is refused (sent it would be 1 s, queued dropped at once)
+    expect(() => s.publish(pub('t', 0, 'x', { properties: { messageExpiryInterval: 0 } }), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE', detail: expect.objectContaining({ field: 'messageExpiryInterval' }) }));
+    expect(() => session().publish(pub('t', 0, 'x', { properties: { messageExpiryInterval: 0 } }), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE' }));
+    expect(() => session({ birth: pub('b', 0, 'x', { properties: { messageExpiryInterval: 0 } }) })).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE' }));
+    expect(s.inflightCount).toBe(0);
+    expect(s.takeEvents()).toEqual([]);
     expect(s.inflightCount).toBe(0);
     const v4 = connected({ version: 4 }).s;
     expect(() => v4.publish(pub('t', 0, 'x', { properties: { contentType: 'a' } }), 0)).toThrow(expect.objectContaining({ code: 'ERR_MQTT_ENCODE' }));
+  });
+
+  test("the broker's QoS and retain limits drop a message sent at once, as they do a queued one: no throw", () => {
+    const { s, b } = connected({}, { props: { maximumQos: 1, retainAvailable: false } });
+    const q2 = s.publish(pub('t', 2), 0);
+    const kept = s.publish(pub('t', 0, 'x', { retain: true }), 0);
+    expect(s.takeEvents()).toEqual([
+      { type: 'dropped', id: q2, topic: 't', reason: 'qos-not-supported', error: expect.objectContaining({ code: 'ERR_MQTT_QOS_NOT_SUPPORTED' }) },
+      { type: 'dropped', id: kept, topic: 't', reason: 'retain-not-supported', error: expect.objectContaining({ code: 'ERR_MQTT_RETAIN_NOT_SUPPORTED' }) },
+    ]);
+    expect(b.read()).toEqual([]);
+    expect(s.inflightCount).toBe(0);
+    // what the broker takes still goes
+    s.publish(pub('t', 1), 0);
+    expect(b.read()).toMatchObject([{ type: 'publish', qos: 1, packetId: 1 }]);
   });
 
   test('queued messages the broker cannot take are dropped with their reason when the connection comes up', () => {
@@ -635,6 +654,23 @@ describe('session state across reconnects', () => {
     expect(b2.read()).toMatchObject([{ type: 'publish', topic: 'dev1/status', qos: 1, retain: true, dup: false }]);
   });
 
+  test('abandon(): every in-flight and queued message is dropped with ERR_MQTT_CLOSED, in flight first', () => {
+    const { s, b } = connected({}, { props: { receiveMaximum: 1 } });
+    const sent = s.publish(pub('a', 1), 0);
+    const waiting = s.publish(pub('b', 2), 0);
+    const q0 = s.publish(pub('c', 0), 0);
+    expect(b.read()).toMatchObject([{ type: 'publish', topic: 'a', packetId: 1 }]);
+    expect([s.inflightCount, s.queuedCount]).toEqual([1, 2]);
+    s.disconnect(0);
+    s.connectionLost();
+    s.abandon();
+    const closed = (id: number, topic: string) => ({ type: 'dropped', id, topic, reason: 'closed', error: expect.objectContaining({ code: 'ERR_MQTT_CLOSED', detail: { id } }) });
+    expect(s.takeEvents()).toEqual([closed(sent, 'a'), closed(waiting, 'b'), closed(q0, 'c')]);
+    expect([s.inflightCount, s.queuedCount]).toEqual([0, 0]);
+    s.abandon();
+    expect(s.takeEvents()).toEqual([]);
+  });
+
   test('disconnect(): DISCONNECT, then closed; state kept for the next connection', () => {
     const { s, b } = connected();
     s.publish(pub('t', 1), 0);
@@ -758,6 +794,40 @@ describe('keep-alive', () => {
     expect(b.send({ type: 'pingresp' })).toEqual([{ type: 'pong' }]);
     s.validityPing(18 * S);
     expect(b.read()).toEqual([{ type: 'pingreq' }]);
+  });
+
+  test('a PINGREQ left unanswered: nothing more is sent and the deadline moves a period on, never into the past', () => {
+    const { s, b } = connected({ keepAlive: 10 });
+    s.onTimer(10 * S);
+    expect(b.read()).toEqual([{ type: 'pingreq' }]);
+    expect(s.nextDeadlineUs()).toBe(20 * S);
+    for (const now of [20 * S, 20 * S + 1, 31 * S]) {
+      expect(s.onTimer(now)).toEqual([]);
+      expect(b.read()).toEqual([]);
+      // the wsi arms its timer for this: at or before `now` it would fire again at once, forever
+      expect(s.nextDeadlineUs()).toBeGreaterThan(now);
+    }
+    expect(s.nextDeadlineUs()).toBe(41 * S);
+    // answered, the next period pings again
+    expect(b.send({ type: 'pingresp' })).toEqual([{ type: 'pong' }]);
+    s.onTimer(41 * S);
+    expect(b.read()).toEqual([{ type: 'pingreq' }]);
+    expect(s.nextDeadlineUs()).toBe(51 * S);
+  });
+
+  test('after disconnect() there is no keep-alive deadline to spin on', () => {
+    const { s, b } = connected({ keepAlive: 10 });
+    expect(s.nextDeadlineUs()).toBe(10 * S);
+    s.disconnect(5 * S);
+    expect(b.read()).toEqual([{ type: 'disconnect', reasonCode: 0 }]);
+    expect(s.nextDeadlineUs()).toBeUndefined();
+    expect(s.onTimer(30 * S)).toEqual([]);
+    expect(b.read()).toEqual([]);
+    expect(s.nextDeadlineUs()).toBeUndefined();
+    // the next connection has its own
+    const b2 = reconnect(s, 40 * S);
+    b2.connack(true, undefined, 40 * S);
+    expect(s.nextDeadlineUs()).toBe(50 * S);
   });
 
   test("the broker's Server Keep Alive replaces ours; 0 turns it off", () => {

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { Context } from '../../../src/loop/context.js';
 import { RETRY_CONCEAL_ALWAYS, makeRetryPolicy } from '../../../src/loop/retry.js';
 import { Sul } from '../../../src/loop/sul.js';
-import { MqttClient } from '../../../src/protocols/mqtt/mqtt-client.js';
+import { DEFAULT_PORTS, MqttClient } from '../../../src/protocols/mqtt/mqtt-client.js';
 import type { MqttClientOptions, MqttTransport } from '../../../src/protocols/mqtt/mqtt-client.js';
 import type { MqttVersion } from '../../../src/protocols/mqtt/packet.js';
 import type { MqttInboundMessage } from '../../../src/protocols/mqtt/session.js';
@@ -56,7 +56,6 @@ export const DEFAULT_TELEMETRY_INTERVAL_MS = 5000;
 const MIN_INTERVAL_MS = 10;
 const MAX_INTERVAL_MS = 86_400_000;
 const SCHEMES: Record<string, MqttTransport> = { 'mqtt:': 'tcp', 'mqtts:': 'tls', 'ws:': 'ws', 'wss:': 'wss' };
-const DEFAULT_PORTS: Record<MqttTransport, number> = { tcp: 1883, tls: 8883, ws: 80, wss: 443 };
 
 /** Parses a broker URL; anything else is UsageError ERR_MQTT_URL naming what is wrong. */
 export function parseMqttUrl(url: string): MqttTarget {
@@ -77,8 +76,15 @@ export function parseMqttUrl(url: string): MqttTarget {
   const t: MqttTarget = { url: u.href, transport, host, port: u.port ? Number(u.port) : DEFAULT_PORTS[transport] };
   // as mqtt.js: no path means the conventional /mqtt
   if (ws) t.path = (u.pathname === '/' || u.pathname === '' ? '/mqtt' : u.pathname) + u.search;
-  if (u.username) t.username = decodeURIComponent(u.username);
-  if (u.password) t.password = decodeURIComponent(u.password);
+  const decode = (part: string, what: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw bad(`the ${what} has a bad %-escape`);
+    }
+  };
+  if (u.username) t.username = decode(u.username, 'user name');
+  if (u.password) t.password = decode(u.password, 'password');
   return t;
 }
 

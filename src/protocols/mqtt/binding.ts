@@ -15,7 +15,8 @@
 import type { Context } from '../../loop/context.js';
 import type { LwsxError } from '../../util/errors.js';
 import { UsageError } from '../../util/errors.js';
-import { MqttClient } from './mqtt-client.js';
+import { utf8Encode } from '../../util/utf8.js';
+import { DEFAULT_PORTS, MqttClient } from './mqtt-client.js';
 import type { MqttClientOptions, MqttConnectInfo } from './mqtt-client.js';
 import type { MqttError } from './mqtt-error.js';
 import type { QoS } from './packet.js';
@@ -45,8 +46,7 @@ interface Want {
 /** FNV-1a over bytes: keys compare certificates and passwords without holding them in text. */
 function fingerprint(b: Uint8Array | ArrayBufferView | ArrayBuffer | string | undefined): string {
   if (b === undefined) return '';
-  if (typeof b === 'string') return `s${b.length}:${b}`;
-  const u = b instanceof Uint8Array ? b : b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const u = typeof b === 'string' ? utf8Encode(b) : b instanceof Uint8Array ? b : b instanceof ArrayBuffer ? new Uint8Array(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   let h = 0x811c9dc5;
   for (let i = 0; i < u.length; i++) h = Math.imul(h ^ (u[i] as number), 0x01000193);
   return `b${u.length}:${(h >>> 0).toString(16)}`;
@@ -60,8 +60,9 @@ export function endpointKey(o: MqttClientOptions): string {
     ? [t?.servername ?? '', String(t?.verify ?? true), (t?.trust ?? []).map(fingerprint).join(','), [t?.clientCert ?? []].flat().map((c) => fingerprint(c)).join(','), fingerprint(t?.clientKey)].join('|')
     : '';
   const path = transport === 'ws' || transport === 'wss' ? (o.path ?? '/mqtt') : '';
-  const pw = typeof o.password === 'string' ? fingerprint(o.password) : fingerprint(o.password);
-  return JSON.stringify([o.host, o.port ?? '', transport, tls, path, o.clientId ?? '', o.username ?? '', pw]);
+  // {host} and {host, port: 1883} are the same broker
+  const port = o.port ?? DEFAULT_PORTS[transport] ?? '';
+  return JSON.stringify([o.host, port, transport, tls, path, o.clientId ?? '', o.username ?? '', fingerprint(o.password)]);
 }
 
 const registries = new WeakMap<Context, Map<string, SharedConnection>>();
@@ -111,7 +112,7 @@ class SharedConnection {
           if (err) {
             this.asked.delete(f);
             this.granted.delete(f);
-          } else this.granted.set(f, rc);
+          } else if (this.asked.has(f)) this.granted.set(f, rc); // not if let go before its SUBACK
           for (const [s, w] of this.wants.get(f) ?? []) {
             if (w.told && !err) continue;
             w.told = true;

@@ -8,7 +8,7 @@
  * with reason code 0 and no properties leaves both off.
  */
 import { MqttEncodeError } from './errors.js';
-import { PacketType } from './packet.js';
+import { PUBACK_TYPES, PacketType } from './packet.js';
 import type { MqttPacket, MqttVersion, Subscription } from './packet.js';
 import { WILL_PROPERTIES, propertiesSize, writeProperties } from './properties.js';
 import type { MqttProperties } from './properties.js';
@@ -51,7 +51,7 @@ export function encodePacket(p: MqttPacket, version: MqttVersion, maxPacketSize:
     case 'pubrec':
     case 'pubrel':
     case 'pubcomp': {
-      const type = PacketType[p.type.toUpperCase() as 'PUBACK' | 'PUBREC' | 'PUBREL' | 'PUBCOMP'];
+      const type = PUBACK_TYPES[p.type];
       const id = packetId(p.packetId, p.type);
       const rc = version === 5 ? reason(p.reasonCode, type, 5, p.type) : success(p.reasonCode, p.type);
       const ps = propsSize(p.properties, type, version, p.type);

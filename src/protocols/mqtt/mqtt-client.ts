@@ -38,7 +38,7 @@ import type { MqttInboundMessage, MqttSessionEvent, MqttSessionOptions, ServerLi
 
 export type MqttTransport = 'tcp' | 'tls' | 'ws' | 'wss';
 
-const DEFAULT_PORTS: Record<MqttTransport, number> = { tcp: 1883, tls: 8883, ws: 80, wss: 443 };
+export const DEFAULT_PORTS: Readonly<Record<MqttTransport, number>> = { tcp: 1883, tls: 8883, ws: 80, wss: 443 };
 
 /** Where the broker is and how to reach it: what makes two connections the same (see binding.ts). */
 export interface MqttEndpoint {
@@ -86,7 +86,7 @@ export interface MqttClientHandlers {
   onMessage?(c: MqttClient, m: MqttInboundMessage): void;
   /** a QoS 1/2 publish completed: `error` when the broker refused it */
   onPublished?(c: MqttClient, id: number, error: MqttError | undefined): void;
-  /** a message will never be sent (queue overflow, expiry, the broker's limits) */
+  /** a message will never be sent or completed (queue overflow, expiry, the broker's limits, the client ending: 'closed') */
   onDropped?(c: MqttClient, ev: Extract<MqttSessionEvent, { type: 'dropped' }>): void;
   onSuback?(c: MqttClient, ev: Extract<MqttSessionEvent, { type: 'suback' }>): void;
   onUnsuback?(c: MqttClient, ev: Extract<MqttSessionEvent, { type: 'unsuback' }>): void;
@@ -333,16 +333,14 @@ export class MqttClient {
       return;
     }
     if (this.ctx.isDestroyed || this.ctx.system.state.state === SysState.CONTEXT_DESTROYING) {
-      this.stateNow = 'closed';
       this.h.onDisconnect?.(this, why, undefined);
-      this.h.onClose?.(this, why);
+      this.finish(why);
       return;
     }
     const d = getDelayMs(this.retryPolicy, this.retry, this.ctx.random16);
     if (!d.conceal) {
-      this.stateNow = 'closed';
       this.h.onDisconnect?.(this, why, undefined);
-      this.h.onClose?.(this, new LwsxError('ERR_MQTT_ALL_RETRIES_FAILED', `mqtt: giving up on ${this.opts.host}:${this.port} after ${this.retry.count} failures${why ? `: ${why.message}` : ''}`, { host: this.opts.host, port: this.port, failures: this.retry.count, cause: why?.code }, why));
+      this.finish(new LwsxError('ERR_MQTT_ALL_RETRIES_FAILED', `mqtt: giving up on ${this.opts.host}:${this.port} after ${this.retry.count} failures${why ? `: ${why.message}` : ''}`, { host: this.opts.host, port: this.port, failures: this.retry.count, cause: why?.code }, why));
       return;
     }
     this.stateNow = 'waiting';
@@ -352,9 +350,12 @@ export class MqttClient {
     this.h.onDisconnect?.(this, why, d.ms);
   }
 
+  /** Finished: what was never completed is reported dropped (ERR_MQTT_CLOSED) before onClose. */
   private finish(err: LwsxError | undefined): void {
     if (this.stateNow === 'closed') return;
     this.stateNow = 'closed';
+    this.session.abandon();
+    this.dispatch(this.session.takeEvents());
     this.h.onClose?.(this, err);
   }
 }

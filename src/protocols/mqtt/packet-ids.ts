@@ -10,14 +10,6 @@ export class PacketIds {
   private last = 0;
   private readonly used = new Set<number>();
 
-  get inUse(): number {
-    return this.used.size;
-  }
-
-  has(id: number): boolean {
-    return this.used.has(id);
-  }
-
   /** The next free id; throws ERR_MQTT_PACKET_IDS_EXHAUSTED when all 65,535 are taken. */
   take(): number {
     if (this.used.size >= 0xffff) throw new MqttError('ERR_MQTT_PACKET_IDS_EXHAUSTED', 'every packet identifier is in use', undefined, 'client');
@@ -31,14 +23,5 @@ export class PacketIds {
 
   release(id: number): void {
     this.used.delete(id);
-  }
-
-  /** Takes a specific id (a message that keeps its id when re-sent). */
-  reserve(id: number): void {
-    this.used.add(id);
-  }
-
-  clear(): void {
-    this.used.clear();
   }
 }

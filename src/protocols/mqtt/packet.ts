@@ -31,6 +31,14 @@ export const PacketType = Object.freeze({
   AUTH: 15,
 });
 
+/** an acknowledgement's `type` string → its packet type number: a constant lookup, no string built per ack */
+export const PUBACK_TYPES: Readonly<Record<'puback' | 'pubrec' | 'pubrel' | 'pubcomp', number>> = Object.freeze({
+  puback: PacketType.PUBACK,
+  pubrec: PacketType.PUBREC,
+  pubrel: PacketType.PUBREL,
+  pubcomp: PacketType.PUBCOMP,
+});
+
 /** packet type number → the `type` string of its value; index 0 is reserved */
 export const PACKET_NAMES = [
   'reserved',

@@ -74,10 +74,6 @@ export class BoundedQueue<T> {
     return gone;
   }
 
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.count; i++) yield this.buf[(this.head + i) % this.buf.length] as T;
-  }
-
   private room(n: number): void {
     if (n <= this.buf.length) return;
     const grown = new Array<T | undefined>(Math.max(n, Math.min(this.max, this.buf.length * 2)));

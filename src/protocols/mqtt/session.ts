@@ -38,7 +38,7 @@ import { encodePacket } from './encode.js';
 import { MqttEncodeError, MqttProtocolError } from './errors.js';
 import { MqttError, clientReasonError, serverReasonError } from './mqtt-error.js';
 import { PacketIds } from './packet-ids.js';
-import { PacketType } from './packet.js';
+import { PUBACK_TYPES, PacketType } from './packet.js';
 import type {
   ConnackPacket,
   ConnectPacket,
@@ -129,7 +129,8 @@ export interface MqttInboundMessage {
   matches: string[];
 }
 
-export type DropReason = 'queue-full' | 'expired' | 'too-large' | 'qos-not-supported' | 'retain-not-supported';
+/** closed: the client ended (or gave up) with the message still queued or unacknowledged */
+export type DropReason = 'queue-full' | 'expired' | 'too-large' | 'qos-not-supported' | 'retain-not-supported' | 'closed';
 
 export type MqttSessionEvent =
   | { type: 'connack'; sessionPresent: boolean; clientId: string; server: ServerLimits; properties: MqttProperties | undefined }
@@ -352,6 +353,7 @@ export class MqttSession implements WsiMachine<MqttSessionEvent> {
     const p: MqttPacket = this.version === 5 ? { type: 'disconnect', reasonCode, properties } : { type: 'disconnect', reasonCode: 0 };
     this.send(encodePacket(p, this.version), nowUs);
     this.phaseNow = 'closing';
+    this.kaDueUs = undefined;
   }
 
   // ---- user operations
@@ -360,15 +362,16 @@ export class MqttSession implements WsiMachine<MqttSessionEvent> {
    * Publishes (or queues) a message; returns its id, which 'published' or 'dropped' events
    * name later (QoS 0 has no 'published'). Throws MqttEncodeError for what MQTT cannot carry,
    * and MqttError ERR_MQTT_QUEUE_FULL when the message must wait, the queue is full and the
-   * policy is 'refuse'. Other policies drop a message with a 'dropped' event (takeEvents()).
+   * policy is 'refuse'. Other policies drop a message with a 'dropped' event (takeEvents()), as
+   * do the broker's limits (QoS, retain), whether the message was sent at once or queued.
    */
   publish(m: MqttMessageInit, nowUs: number): number {
     this.checkMessage(m);
     const msg = this.outgoing(m, nowUs);
     if (this.phaseNow === 'connected' && this.queue.size === 0 && (msg.qos === 0 || this.windowOpen())) {
-      const err = this.unsendable(msg);
-      if (err) throw err.error;
-      this.sendPublish(msg, nowUs, 'publish');
+      const bad = this.unsendable(msg);
+      if (bad) this.events.push({ type: 'dropped', id: msg.id, topic: msg.topic, reason: bad.reason, error: bad.error });
+      else this.sendPublish(msg, nowUs, 'publish');
       return msg.id;
     }
     this.enqueue(msg, nowUs);
@@ -407,6 +410,23 @@ export class MqttSession implements WsiMachine<MqttSessionEvent> {
     for (const f of filters) this.subs.delete(f);
     this.request({ kind: 'unsubscribe', id, filters: [...filters], subs: undefined, properties, resubscribe: false }, nowUs);
     return id;
+  }
+
+  /**
+   * The owner is finished with this session (the client ended or gave up): every message queued
+   * or in flight is reported 'dropped' with ERR_MQTT_CLOSED, so no QoS 1/2 publish goes
+   * unanswered. The events are in takeEvents().
+   */
+  abandon(): void {
+    const drop = (m: Outgoing): void => {
+      this.events.push({ type: 'dropped', id: m.id, topic: m.topic, reason: 'closed', error: new MqttError('ERR_MQTT_CLOSED', `the client ended before message ${m.id} to "${m.topic}" was complete`, undefined, 'client', { id: m.id }) });
+    };
+    for (const m of this.inflight.values()) {
+      this.ids.release(m.packetId);
+      drop(m);
+    }
+    this.inflight.clear();
+    for (let m = this.queue.shift(); m !== undefined; m = this.queue.shift()) drop(m);
   }
 
   /** Events produced by user calls (drops); receive() and onTimer() return them too. */
@@ -461,10 +481,17 @@ export class MqttSession implements WsiMachine<MqttSessionEvent> {
 
   onTimer(nowUs: number): MqttSessionEvent[] {
     const due = this.kaDueUs;
-    if (due === undefined || nowUs < due || this.phaseNow !== 'connected') return this.takeEvents();
+    if (due === undefined || nowUs < due) return this.takeEvents();
+    // no keep-alive outside a live connection: a deadline left in the past would be re-armed every turn
+    if (this.phaseNow !== 'connected') {
+      this.kaDueUs = undefined;
+      return this.takeEvents();
+    }
     // only a PINGREQ when nothing else was sent for a whole keep-alive period (§3.1.2.10)
     if (nowUs - this.lastTxUs >= this.keepAliveUs) this.ping(nowUs);
-    this.kaDueUs = this.lastTxUs + this.keepAliveUs;
+    // a PINGREQ still unanswered sends nothing and lastTxUs stays put: look again a period from
+    // now (the wsi's validity hang-up ends a silent broker), not at a time already past
+    this.kaDueUs = (this.pingOutstanding ? Math.max(this.lastTxUs, nowUs) : this.lastTxUs) + this.keepAliveUs;
     return this.takeEvents();
   }
 
@@ -655,9 +682,7 @@ export class MqttSession implements WsiMachine<MqttSessionEvent> {
   private complete(m: Outgoing, p: PubAckPacket, now: number): void {
     this.inflight.delete(m.packetId);
     this.ids.release(m.packetId);
-    const failed = p.reasonCode >= 0x80;
-    const type = PacketType[p.type.toUpperCase() as 'PUBACK' | 'PUBREC' | 'PUBCOMP'];
-    const error = failed ? serverReasonError(p.reasonCode, type, this.version, { topic: m.topic, id: m.id }) : undefined;
+    const error = p.reasonCode >= 0x80 ? serverReasonError(p.reasonCode, PUBACK_TYPES[p.type], this.version, { topic: m.topic, id: m.id }) : undefined;
     this.events.push({ type: 'published', id: m.id, reasonCode: p.reasonCode, error });
     this.pump(now);
   }
@@ -909,7 +934,8 @@ export class MqttSession implements WsiMachine<MqttSessionEvent> {
     if (m.properties?.topicAlias !== undefined) fail('topicAlias', 'topic aliases are chosen by the session');
     if (this.version === 4 && m.properties !== undefined && Object.values(m.properties).some((v) => v !== undefined)) fail('properties', 'properties need MQTT 5.0');
     const exp = m.properties?.messageExpiryInterval;
-    if (exp !== undefined && (!Number.isInteger(exp) || exp < 0 || exp > 0xffffffff)) fail('messageExpiryInterval', 'messageExpiryInterval must be an integer 0..4294967295');
+    // seconds the message lives: 0 is not "expire now" (sent it would be 1 s, queued dropped)
+    if (exp !== undefined && (!Number.isInteger(exp) || exp < 1 || exp > 0xffffffff)) fail('messageExpiryInterval', `messageExpiryInterval must be an integer 1..4294967295, not ${String(exp)}`);
   }
 
   private outgoing(m: MqttMessageInit, now: number): Outgoing {
