@@ -14,8 +14,7 @@
  * Reconnects follow the policy's "default" retry entry (backoff, jitter, conceal, validity), as
  * the ws client does. CONTEXT_DESTROYING (stop or reboot) says "offline", DISCONNECTs and stops.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readCaFile } from './ca-file.js';
 import type { Context } from '../../../src/loop/context.js';
 import { RETRY_CONCEAL_ALWAYS, makeRetryPolicy } from '../../../src/loop/retry.js';
 import { Sul } from '../../../src/loop/sul.js';
@@ -88,24 +87,9 @@ export function parseMqttUrl(url: string): MqttTarget {
   return t;
 }
 
-/** The DER certificates in a PEM (one or more) or DER file: UsageError ERR_MQTT_CA if there are none. */
+/** The DER certificates in a --mqtt-ca file: UsageError ERR_MQTT_CA if there are none. */
 export function readMqttCa(path: string): Uint8Array[] {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UsageError('ERR_MQTT_CA', `--mqtt-ca ${path} cannot be read: ${(e as Error).message}`, { path }, e);
-  }
-  const blocks = [...bytes.toString('latin1').matchAll(/-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g)];
-  const ders = blocks.length ? blocks.map((m) => Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64')) : [bytes];
-  return ders.map((der) => {
-    try {
-      new X509Certificate(der);
-    } catch (e) {
-      throw new UsageError('ERR_MQTT_CA', `--mqtt-ca ${path} holds no valid X.509 certificate`, { path }, e);
-    }
-    return new Uint8Array(der);
-  });
+  return readCaFile(path, '--mqtt-ca', 'ERR_MQTT_CA');
 }
 
 export interface CheckedMqttConfig {

@@ -8,8 +8,7 @@
  * The policy's svalidping / svalidhup become ws PING validity checks. CONTEXT_DESTROYING (stop or
  * reboot) closes it with 1001 and stops the retries.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readCaFile } from './ca-file.js';
 import type { Context } from '../../../src/loop/context.js';
 import { Sul } from '../../../src/loop/sul.js';
 import { getDelayMs, makeRetryPolicy, RetryState } from '../../../src/loop/retry.js';
@@ -69,25 +68,9 @@ export function checkWsProtocol(name: string): void {
   if (!TOKEN.test(name)) throw new UsageError('ERR_WS_PROTOCOL_NAME', `--ws-protocol "${name}" is not a token`, { protocol: name });
 }
 
-/** The DER certificates in a PEM (one or more) or DER file: UsageError ERR_WS_CA if there are none. */
-export function readCaFile(path: string): Uint8Array[] {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UsageError('ERR_WS_CA', `--ws-ca ${path} cannot be read: ${(e as Error).message}`, { path }, e);
-  }
-  const text = bytes.toString('latin1');
-  const blocks = [...text.matchAll(/-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g)];
-  const ders = blocks.length ? blocks.map((m) => Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64')) : [bytes];
-  return ders.map((der, i) => {
-    try {
-      new X509Certificate(der);
-    } catch (e) {
-      throw new UsageError('ERR_WS_CA', `--ws-ca ${path}: ${blocks.length ? `certificate ${i + 1} is not` : 'holds no PEM certificate and is not'} a valid X.509 certificate`, { path }, e);
-    }
-    return new Uint8Array(der);
-  });
+/** The DER certificates in a --ws-ca file: UsageError ERR_WS_CA if there are none. */
+export function readWsCa(path: string): Uint8Array[] {
+  return readCaFile(path, '--ws-ca', 'ERR_WS_CA');
 }
 
 /** Checks a whole client config before anything opens; returns the parsed target and trust. */
@@ -95,7 +78,7 @@ export function checkWsClientConfig(c: WsClientConfig): { target: WsTarget; trus
   const target = parseWsUrl(c.url);
   if (c.protocol !== undefined) checkWsProtocol(c.protocol);
   if (c.caFile !== undefined && !target.tls) throw new UsageError('ERR_WS_OPTION', '--ws-ca applies to wss:// URLs only', { url: c.url });
-  return { target, trust: c.caFile === undefined ? undefined : readCaFile(c.caFile) };
+  return { target, trust: c.caFile === undefined ? undefined : readWsCa(c.caFile) };
 }
 
 /** What the client reports: the simulator adds boot and time and prints them. */
