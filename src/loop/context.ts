@@ -158,30 +158,25 @@ export class Context implements SmdLoop {
   service(): void {
     if (this.destroyed || this.servicing) return;
     this.servicing = true;
+    // the host's one-shot timer is spent (or is replaced below): never trust it past this point
+    this.armedUs = undefined;
     try {
-      this.attachMailbox.drain((channel, state, arg) => {
-        const h = this.attachHandlers.get(channel);
-        if (!h) {
-          this.logger.warn('attach', 'request on a channel nobody handles', { channel });
-          return;
-        }
-        this.system.attach(state, () => h(arg));
-      });
+      this.drainAttach();
       this.serviceNowUs = this.host.nowUs();
       try {
         this.sul.service(this.serviceNowUs);
       } catch (e) {
-        this.logger.err('loop', `callback threw: ${(e as Error)?.message ?? String(e)}`, {
-          code: (e as { code?: string })?.code,
-        });
+        this.logError('callback threw', e);
       }
     } finally {
       this.servicing = false;
+      // the pass may have been a timer firing or a wakeup: either way, tell the host afresh,
+      // even when something above threw, or no timer would ever be armed again
+      if (!this.destroyed) {
+        this.armedUs = this.sul.earliest();
+        this.host.setWakeTimer(this.armedUs);
+      }
     }
-    if (this.destroyed) return;
-    // the pass may have been a timer firing or a wakeup: either way, tell the host afresh
-    this.armedUs = this.sul.earliest();
-    this.host.setWakeTimer(this.armedUs);
   }
 
   /** A connection announces itself (and takes itself off with `untrack` when it closes). */
@@ -213,6 +208,30 @@ export class Context implements SmdLoop {
     return this.destroyed;
   }
 
+  /** Requests from other threads; one that throws (a board's attach op) is logged, the rest still run. */
+  private drainAttach(): void {
+    for (;;) {
+      try {
+        this.attachMailbox.drain((channel, state, arg) => {
+          const h = this.attachHandlers.get(channel);
+          if (!h) {
+            this.logger.warn('attach', 'request on a channel nobody handles', { channel });
+            return;
+          }
+          this.system.attach(state, () => h(arg));
+        });
+        return;
+      } catch (e) {
+        // drain() took the failing record off the ring, so this loop always ends
+        this.logError('attach request threw', e);
+      }
+    }
+  }
+
+  private logError(what: string, e: unknown): void {
+    this.logger.err('loop', `${what}: ${(e as Error)?.message ?? String(e)}`, { code: (e as { code?: string })?.code });
+  }
+
   private runDeferred(): void {
     // take only what is queued now: work deferred by these callbacks runs next iteration
     const batch = this.deferred.splice(0, this.deferred.length);
@@ -220,9 +239,7 @@ export class Context implements SmdLoop {
       try {
         fn();
       } catch (e) {
-        this.logger.err('loop', `deferred callback threw: ${(e as Error)?.message ?? String(e)}`, {
-          code: (e as { code?: string })?.code,
-        });
+        this.logError('deferred callback threw', e);
       }
     }
   }

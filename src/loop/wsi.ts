@@ -93,6 +93,8 @@ export class Wsi<E> {
   private machine: WsiMachine<E>;
   private cb: WsiCallbacks<E>;
   private readonly backlog: Uint8Array[] = [];
+  /** bytes in `backlog`, kept as it changes: callers ask per message */
+  private backlogLen = 0;
   private room = 1;
   private wantWritable = false;
   private writableQueued = false;
@@ -149,9 +151,7 @@ export class Wsi<E> {
 
   /** Bytes queued but not yet taken by the socket. */
   get backlogBytes(): number {
-    let n = 0;
-    for (const b of this.backlog) n += b.length;
-    return n;
+    return this.backlogLen;
   }
 
   /**
@@ -161,7 +161,7 @@ export class Wsi<E> {
    */
   switchProtocol<F>(machine: WsiMachine<F>, callbacks: WsiCallbacks<F>): Wsi<F> {
     // what the old protocol still has to say (the 101 itself) goes out first
-    for (const b of this.machine.pendingOutput()) if (b.length) this.backlog.push(b);
+    this.takeOutput();
     const self = this as unknown as Wsi<F>;
     self.machine = machine;
     self.cb = callbacks;
@@ -173,7 +173,7 @@ export class Wsi<E> {
   /** Sends the machine's pending output (call after driving the machine's send methods). */
   flush(): void {
     if (this.closed) return;
-    for (const b of this.machine.pendingOutput()) if (b.length) this.backlog.push(b);
+    this.takeOutput();
     if (this.corked) return;
     this.drain();
     if (this.machine.closed && this.backlog.length === 0) this.close();
@@ -204,9 +204,11 @@ export class Wsi<E> {
   /** Closes now; `err` is reported to onClose (undefined for an orderly close). */
   close(err?: LwsxError): void {
     if (this.closed) return;
-    // closed from inside a handler: what it queued still goes out first
+    // closed from inside a handler: what it queued still goes out first, also what it sent
+    // without a flush (a ws.send during dispatch only queues in the machine)
     if (this.corked) {
       this.corked = false;
+      this.takeOutput();
       this.drain();
     }
     this.closed = true;
@@ -394,6 +396,15 @@ export class Wsi<E> {
     if (this.rxPaused) this.rxPending = true;
   }
 
+  /** Moves the machine's pending output to the backlog. */
+  private takeOutput(): void {
+    for (const b of this.machine.pendingOutput()) {
+      if (!b.length) continue;
+      this.backlog.push(b);
+      this.backlogLen += b.length;
+    }
+  }
+
   private drain(): void {
     const sock = this.socket;
     if (!sock || this.closed) return;
@@ -414,6 +425,7 @@ export class Wsi<E> {
         }
         b = joined;
       }
+      this.backlogLen -= b.length;
       this.room = sock.write(b);
     }
     this.maybeWritable();

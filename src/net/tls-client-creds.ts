@@ -18,6 +18,7 @@ import type { Blobs } from '../system/blob.js';
 import { BlobType } from '../system/blob.js';
 import { base64Decode } from '../util/base64.js';
 import { UsageError } from '../util/errors.js';
+import { latin1 } from '../util/latin1.js';
 import type { TlsCredential, TlsOptions } from './host.js';
 
 type Creds = Pick<TlsOptions, 'clientCert' | 'clientKey'>;
@@ -55,9 +56,7 @@ function pemText(c: TlsCredential): string | undefined {
   let i = 0;
   while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0d || b[i] === 0x0a)) i++;
   if (b[i] !== 0x2d || b[i + 1] !== 0x2d) return undefined;
-  let s = '';
-  for (let j = i; j < b.length; j += 4096) s += String.fromCharCode(...b.subarray(j, j + 4096));
-  return s;
+  return latin1(b, i);
 }
 
 interface PemBlock {

@@ -3,9 +3,11 @@
  * undefined disarms, and the loop never runs before the deadline it asked for (platform timers
  * tick in whole ms on their own clock, and long waits are split into steps they can hold).
  *
- * A deadline less than a platform tick away is asked for as a 0 ms timer (the next turn of the
- * platform's loop) and checked again then: a 1 ms timer would hold the loop's most common
- * deadline, "the next pass" (work deferred from inside a pass), a whole millisecond.
+ * A deadline already due is asked for as a 0 ms timer (the next turn of the platform's loop): a
+ * 1 ms timer would hold the loop's most common deadline, "the next pass" (work deferred from
+ * inside a pass, armed for the pass's start + 1 µs), a whole millisecond. One not yet due, even by
+ * less than a tick, gets at least 1 ms: asking for next turns until it came would spin the CPU.
+ * "Due" allows DUE_SLACK_US: a pass that ran in under 1 µs must not hold its next pass 1 ms.
  */
 import { UsageError } from '../util/errors.js';
 
@@ -17,6 +19,9 @@ export interface PlatformTimer<T> {
 
 /** Both platforms take a delay in ms as a signed 32-bit count. */
 const MAX_TIMER_MS = 0x7fffffff;
+
+/** a deadline this close counts as due (less than a platform turn takes) */
+const DUE_SLACK_US = 20;
 
 export class WakeTimer<T> {
   private timer: T | undefined;
@@ -52,7 +57,7 @@ export class WakeTimer<T> {
 
   private start(atUs: number): void {
     const us = atUs - this.nowUs();
-    const ms = us < 1000 ? 0 : Math.min(MAX_TIMER_MS, Math.ceil(us / 1000));
+    const ms = us <= DUE_SLACK_US ? 0 : Math.min(MAX_TIMER_MS, Math.ceil(us / 1000));
     this.timer = this.platform.set(() => this.onTimer(), ms);
   }
 

@@ -34,6 +34,8 @@ export class PolicyLoadNotifier {
   /** a replacement, validated, waiting for POLICY_VALID */
   private pending: Policy | undefined;
   private loading = false;
+  /** bumped per board load and when a replacement takes over: a load that lands late is ignored */
+  private loadSeq = 0;
   private readonly system: System;
   private readonly validate: PolicyValidator;
   private readonly onError: (e: LwsxError) => void;
@@ -102,16 +104,21 @@ export class PolicyLoadNotifier {
     if (this.pending !== undefined) {
       this.policy = this.pending;
       this.pending = undefined;
+      // a board load still in flight is now stale
+      this.loadSeq++;
+      this.loading = false;
       return 'ok';
     }
     const load = this.system.board.loadPolicy;
     if (!load || this.policy !== undefined) return 'ok';
     if (!this.loading && !this.error) {
       this.loading = true;
+      const seq = ++this.loadSeq;
       load.call(this.system.board).then(
-        (text) => this.loaded(text),
+        (text) => this.loaded(seq, text),
         (e: unknown) =>
           this.failed(
+            seq,
             e instanceof LwsxError
               ? e
               : new PolicyError('ERR_POLICY_LOAD', `policy could not be loaded: ${(e as Error)?.message ?? String(e)}`, {}, e),
@@ -145,21 +152,23 @@ export class PolicyLoadNotifier {
     if (thrown !== undefined) throw thrown;
   }
 
-  private loaded(text: string): void {
+  private loaded(seq: number, text: string): void {
+    if (seq !== this.loadSeq) return;
     this.loading = false;
     // a replacement arrived while the board's policy loaded: it wins
     if (this.pending === undefined) {
       try {
         this.policy = this.parse(text);
       } catch (e) {
-        this.failed(e as LwsxError);
+        this.failed(seq, e as LwsxError);
         return;
       }
     }
     this.system.resumeLater();
   }
 
-  private failed(e: LwsxError): void {
+  private failed(seq: number, e: LwsxError): void {
+    if (seq !== this.loadSeq) return;
     this.loading = false;
     if (this.pending !== undefined) {
       this.system.resumeLater();

@@ -11,6 +11,7 @@
  * (six bits cannot make a byte) or padding cut short ("QQ=").
  */
 import { DecodeError, UsageError } from './errors.js';
+import { APPLY_ARGS } from './latin1.js';
 
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -48,7 +49,7 @@ export interface Base64EncodeOptions {
 }
 
 /** Code units are turned into the result string in slices this long (bounds argument counts). */
-const FLUSH = 4096;
+const FLUSH = APPLY_ARGS;
 
 export function base64Encode(b: Uint8Array, opts: Base64EncodeOptions = {}): string {
   const enc = opts.url ? ENC_URL : ENC_STD;

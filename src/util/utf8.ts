@@ -8,6 +8,7 @@
  * narrowing its allowed range after E0, ED, F0 and F4, so the first bad byte is reported at once.
  */
 import { DecodeError } from './errors.js';
+import { APPLY_ARGS } from './latin1.js';
 
 export type Utf8Problem =
   | 'unexpected continuation'
@@ -69,7 +70,7 @@ function isLow(c: number): boolean {
 }
 
 /** Code units are flushed into the result string in slices this long (bounds argument counts). */
-const FLUSH_UNITS = 1024;
+const FLUSH_UNITS = APPLY_ARGS;
 
 /**
  * Decodes b[start, end) strictly. A malformed sequence throws DecodeError 'ERR_UTF8' whose

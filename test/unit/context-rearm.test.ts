@@ -79,3 +79,41 @@ test('a cancelled timer never fires, even though the host timer still points at 
   expect(fired).toBe(0);
   expect(host.wakeAt).toBeUndefined();
 });
+
+/** The virtual host with a one-shot timer, as platforms have: firing it disarms it. */
+class OneShotHost extends VirtualHost {
+  fire(): void {
+    const at = this.wakeAt;
+    if (at === undefined) throw new Error('no timer armed');
+    this.wakeAt = undefined;
+    if (at > this.now) this.now = at;
+    this.wakeup();
+  }
+}
+
+test('a pass that fails (a board attach op throws) is logged, and timers keep firing afterwards', async () => {
+  const host = new OneShotHost();
+  const logs: string[] = [];
+  let attachCalls = 0;
+  const throwingBoard = { ...board, ops: { attach: () => { attachCalls++; throw new Error('board lock broken'); } } };
+  const ctx = new Context({ host, board: throwingBoard, log: (r) => { if (r.level === 'err') logs.push(r.msg); } });
+  await host.run();
+  const t0 = host.nowUs();
+  const fired: string[] = [];
+  ctx.onAttach(7, () => fired.push('attach'));
+  ctx.scheduleAt(new Sul(() => fired.push('a')), t0 + 1_000);
+  expect(host.wakeAt).toBe(t0 + 1_000);
+  // another thread's request is waiting when the timer fires: its attach op throws in the pass
+  expect(ctx.attachMailbox.post(7, 0, 1)).toBe(true);
+  expect(ctx.attachMailbox.post(7, 0, 2)).toBe(true);
+  expect(() => host.fire()).not.toThrow();
+  expect(attachCalls).toBe(2); // the record behind the failing one was not stranded
+  expect(logs.filter((m) => m.includes('board lock broken'))).toHaveLength(2);
+  expect(fired).toEqual(['a']); // the pass went on to the ripe timer
+  // a timer armed after the failed pass still gets the host's timer
+  ctx.scheduleAt(new Sul(() => fired.push('b')), t0 + 5_000);
+  expect(host.wakeAt).toBe(t0 + 5_000);
+  host.fire();
+  expect(fired).toEqual(['a', 'b']);
+  ctx.destroy();
+});

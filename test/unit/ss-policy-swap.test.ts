@@ -108,6 +108,51 @@ describe('boot', () => {
     expect(ctx.policyLoader.policy?.release).toBe('02');
     expect(dropped).toEqual([]);
   });
+
+  test('a board policy landing after the replacement took over changes nothing', async () => {
+    let release: (t: string) => void = () => {};
+    const { host, ctx, errors, smd, dropped } = device(() => new Promise<string>((r) => { release = r; }));
+    await host.run();
+    ctx.policyLoader.replace(NEXT);
+    ctx.system.resume(); // the walk is driven on (here by hand) before the board's load lands
+    await host.run();
+    expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+    const next = ctx.policyLoader.policy;
+    expect(next?.release).toBe('02');
+    release(HOST_SIM);
+    await host.run();
+    expect(ctx.policyLoader.policy).toBe(next);
+    expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+    expect(errors).toEqual([]);
+    expect(dropped).toEqual([]);
+    expect(smd).not.toContain('POLICY_INVALID');
+  });
+
+  test('a board load failing after the replacement took over reports nothing and blocks no later reload', async () => {
+    let fail: (e: Error) => void = () => {};
+    let loads = 0;
+    const { host, ctx, errors } = device(() => {
+      loads++;
+      return loads === 1 ? new Promise<string>((_r, j) => { fail = j; }) : Promise.resolve(HOST_SIM);
+    });
+    await host.run();
+    ctx.policyLoader.replace(NEXT);
+    ctx.system.resume();
+    await host.run();
+    expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+    fail(new Error('flash read failed'));
+    await host.run();
+    expect(errors).toEqual([]);
+    expect(ctx.policyLoader.error).toBeUndefined();
+    expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+    // a later jump to POLICY_INVALID reloads the board's policy instead of holding for ever
+    ctx.system.state.transition(SysState.POLICY_INVALID);
+    ctx.system.resume();
+    await host.run();
+    expect(loads).toBe(2);
+    expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+    expect(ctx.policyLoader.policy?.release).toBe('01');
+  });
 });
 
 describe('replacement at runtime', () => {

@@ -1,7 +1,7 @@
 /**
  * WakeTimer against a recording platform timer and a hand-moved clock: whole-ms delays rounded
- * up, a deadline under a tick away asked for as 0 ms (the next turn) and re-checked there, never
- * firing early, long waits in steps, re-arming replacing, errors typed.
+ * up, only a deadline already due asked for as 0 ms (the next turn), one under a tick away as
+ * 1 ms (no busy loop of next turns), never firing early, long waits in steps, re-arming replacing, errors typed.
  */
 import { WakeTimer } from '../../src/net/wake-timer.js';
 import type { PlatformTimer } from '../../src/net/wake-timer.js';
@@ -35,23 +35,29 @@ function make() {
   return { p, clock, t, fired: () => fired };
 }
 
-test('delays are whole ms rounded up; under one ms away is the next turn, re-checked until due', () => {
+test('delays are whole ms rounded up; a deadline under one ms away is one 1 ms timer, not a spin of next turns', () => {
   const { p, clock, t, fired } = make();
   t.arm(clock.us + 5_500);
   expect(p.sets).toEqual([6]);
-  t.arm(clock.us + 400);
-  expect(p.sets).toEqual([6, 0]);
+  t.arm(clock.us + 500);
+  expect(p.sets).toEqual([6, 1]);
   expect(p.pending.size).toBe(1); // re-arming replaced the first
-  // the next turn comes before the deadline: asked again for the next turn, nothing fired
-  clock.us += 100;
-  p.fireAll();
-  expect(fired()).toBe(0);
-  expect(p.sets).toEqual([6, 0, 0]);
-  clock.us += 300;
+  clock.us += 1_000;
   p.fireAll();
   expect(fired()).toBe(1);
+  // one platform arm for the 0.5 ms deadline: no next-turn polling until it comes
+  expect(p.sets).toEqual([6, 1]);
   expect(t.atUs).toBeUndefined();
   expect(p.pending.size).toBe(0);
+  // a platform timer that fires before a sub-ms deadline (its clock ran behind) waits 1 ms more, once
+  t.arm(clock.us + 400);
+  clock.us += 100;
+  p.fireAll();
+  expect(fired()).toBe(1);
+  expect(p.sets).toEqual([6, 1, 1, 1]);
+  clock.us += 300;
+  p.fireAll();
+  expect(fired()).toBe(2);
 });
 
 test('a deadline due or past runs on the next turn; a platform timer that fires early is re-armed for the rest', () => {
@@ -60,14 +66,21 @@ test('a deadline due or past runs on the next turn; a platform timer that fires 
   expect(p.sets).toEqual([0]);
   p.fireAll();
   expect(fired()).toBe(1);
+  // "the next pass", armed inside a pass for its start + 1 µs, is due too (a pass can take under 1 µs)
+  t.arm(clock.us + 1);
+  expect(p.sets).toEqual([0, 0]);
+  clock.us += 1;
+  p.fireAll();
+  expect(fired()).toBe(2);
+  p.sets.splice(1, 1);
   t.arm(clock.us + 10_000);
   clock.us += 8_000; // the platform's clock ran ahead of ours
   p.fireAll();
-  expect(fired()).toBe(1);
+  expect(fired()).toBe(2);
   expect(p.sets).toEqual([0, 10, 2]);
   clock.us += 2_000;
   p.fireAll();
-  expect(fired()).toBe(2);
+  expect(fired()).toBe(3);
 });
 
 test('long waits go in steps the platform can hold; undefined disarms; close is final; bad deadlines are typed errors', () => {

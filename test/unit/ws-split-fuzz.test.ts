@@ -26,7 +26,7 @@ import { wsConnect } from '../../src/protocols/ws/ws-client.js';
 import { SysState } from '../../src/system/states.js';
 import { DecodeError } from '../../src/util/errors.js';
 import { VirtualHost } from '../vectors/virtual-host.js';
-import { concat, decodeFrames, seededRandom } from './ws-harness.js';
+import { concat, decodeFrames, rawFrame, seededRandom } from './ws-harness.js';
 
 /** An in-memory TCP stream: the test delivers what the peer sends, and reads what we wrote. */
 class MemTcp implements TCP {
@@ -277,6 +277,72 @@ describe('split anywhere through the glue, with permessage-deflate', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('after a protocol failure (WsSocket)', () => {
+  /** A plain ws mount; the client sends two good messages, then a frame with a reserved opcode. */
+  function failRun(chunkAt: number | undefined, onClose: (ws: { send(d: string): void; ping(d?: string): void } | undefined) => void): { log: Log; frames: Array<[number, string]>; length: number } {
+    const host = new MemHost();
+    const ctx = new Context({ host, board, bootTarget: SysState.CONTEXT_CREATED });
+    const log: Log = [];
+    const srv = new HttpServer(ctx, {
+      listen: { address: '127.0.0.1', port: 8080 },
+      mounts: [{
+        kind: 'ws',
+        prefix: '/',
+        handlers: () => ({
+          onMessage: (ws, data) => {
+            log.push(`message ${String(data)}`);
+            ws.send(data);
+          },
+          onClose: (ws, code, _reason, err) => {
+            log.push(`close ${code} ${err?.code ?? ''}`);
+            onClose(ws);
+          },
+        }),
+      }],
+    });
+    const ch = new ClientHandshake({ host: 'lws.test', random: seededRandom(23) });
+    const req = `GET / HTTP/1.1\r\n${ch.request.headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+    const stream = concat([Buffer.from(req, 'latin1'), rawFrame({ op: 1, payload: 'one' }, 'server'), rawFrame({ op: 1, payload: 'two' }, 'server'), rawFrame({ op: 3, payload: 'bad' }, 'server')]);
+    const sock = host.incoming();
+    if (chunkAt === undefined) sock.deliver(stream);
+    else {
+      sock.deliver(stream.subarray(0, chunkAt));
+      sock.deliver(stream.subarray(chunkAt));
+    }
+    const wrote = text(sock.written());
+    srv.close();
+    ctx.destroy();
+    const frames = decodeFrames([Buffer.from(wrote.slice(wrote.indexOf('\r\n\r\n') + 4), 'latin1')]);
+    return { length: stream.length, log, frames: frames.map((f) => [f.op, f.op === 8 ? String((f.payload[0] as number) * 256 + (f.payload[1] as number)) : text(f.payload)]) };
+  }
+
+  test('messages before the bad frame are still answered; a send or ping from onClose is a typed error and never reaches the peer', () => {
+    const refused: unknown[] = [];
+    const attempt = (ws: { send(d: string): void; ping(d?: string): void } | undefined): void => {
+      for (const f of [() => ws?.send('late'), () => ws?.ping('late')]) {
+        try {
+          f();
+          refused.push('accepted');
+        } catch (e) {
+          refused.push((e as { code?: string }).code);
+        }
+      }
+    };
+    const whole = failRun(undefined, attempt);
+    expect(whole.log).toEqual(['message one', 'message two', 'close 1006 ERR_WS_OPCODE']);
+    expect(refused).toEqual(['ERR_WS_STATE', 'ERR_WS_STATE']);
+    // the echoes, then our Close with 1002: nothing sent from onClose goes out before it
+    expect(whole.frames).toEqual([[1, 'one'], [1, 'two'], [8, '1002']]);
+    // the same however the bytes were split (the bad frame alone in a later read, too)
+    for (let cut = 1; cut < whole.length; cut++) {
+      refused.length = 0;
+      const r = failRun(cut, attempt);
+      expect(r).toEqual(whole);
+      expect(refused).toEqual(['ERR_WS_STATE', 'ERR_WS_STATE']);
+    }
   });
 });
 

@@ -103,5 +103,30 @@ export function policyVectors(texts: Readonly<Record<string, string>>): Record<s
   const base = parsePolicy(texts['01-minimal-secure-streams.json'] ?? '{}');
   const overlay = applyOverlay(base, '{ "s": [{ "captive_portal_detect": { "endpoint": "google.com", "http_url": "/", "port": 8080, "tls": false } }] }');
 
-  return { policies, refusals: BAD.map(refusal), expansions, overlay: digest(overlay) };
+  return { policies, refusals: BAD.map(refusal), expansions, overlay: digest(overlay), big: bigPolicy(texts) };
+}
+
+/**
+ * lws policy 09 with its streamtypes repeated under new names until the pretty-printed text is
+ * over 40 KB, fed to the parser as ONE Uint8Array: XS once kept a stack slot per `continue` in the
+ * tokenizer's switch, so a chunk this size overflowed its stack.
+ */
+function bigPolicy(texts: Readonly<Record<string, string>>): Record<string, unknown> {
+  const src = texts['09-minimal-secure-streams-testsfail.json'];
+  if (src === undefined) return { missing: true };
+  const doc = JSON.parse(src) as { s: Record<string, unknown>[] };
+  const orig = doc.s;
+  const s: Record<string, unknown>[] = [];
+  for (let copy = 0; JSON.stringify({ ...doc, s }, null, 2).length < 40_000; copy++) {
+    for (const entry of orig) {
+      const name = Object.keys(entry)[0] as string;
+      s.push({ [copy === 0 ? name : `${name}-${copy}`]: entry[name] });
+    }
+  }
+  // XS indents the inside of an empty [] or {}; Node does not: make both texts the same
+  const text = JSON.stringify({ ...doc, s }, null, 2).replace(/\[\s+\]/g, '[]').replace(/\{\s+\}/g, '{}');
+  const parser = new PolicyParser();
+  parser.write(utf8Encode(text));
+  const p = parser.end();
+  return { chars: text.length, ...digest(p), same: serializePolicy(p) === serializePolicy(parsePolicy(text)) };
 }

@@ -55,5 +55,9 @@ test('policy vectors: XS results equal Node results', () => {
     'ERR_POLICY_JSON', 'ERR_POLICY_RANGE', 'ERR_POLICY_PROTOCOL', 'ERR_POLICY_UNDEFINED_REF', 'ERR_POLICY_DUPLICATE',
     'ERR_POLICY_BASE64', 'ERR_POLICY_BACKOFF_TOO_LONG', 'ERR_POLICY_METADATA_UNDECLARED', 'ERR_POLICY_TYPE', 'ERR_POLICY_JSON',
   ]);
+  const big = node.big as { chars: number; same: boolean; streamtypes: unknown[] };
+  expect(big.chars).toBeGreaterThan(40_000);
+  expect(big.same).toBe(true);
+  expect(big.streamtypes.length).toBeGreaterThanOrEqual(5 * 16); // policy 09 has 16
   expect(node.expansions).toEqual(['fw/esp32/a.bin', 'fw//', '$5 $f ', ['ERR_METADATA_UNDECLARED', 'nope', 0]]);
 });

@@ -7,6 +7,9 @@
  * plain string compares. Values are the field's octets as Latin-1 (RFC 9110 §5.5: obs-text is
  * opaque), with surrounding whitespace removed.
  */
+import { latin1 } from '../../util/latin1.js';
+
+export { latin1 };
 
 /** tchar (RFC 9110 §5.6.2): what a field name, method or coding name is made of. */
 export const TCHAR = /* @__PURE__ */ byteClass("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
@@ -26,18 +29,6 @@ function byteClass(chars: string): Uint8Array {
   return t;
 }
 
-/** Arguments per String.fromCharCode call: small engines have small stacks. */
-const SLICE = 1024;
-
-/** b[start, end) as a Latin-1 string: one byte, one code unit. */
-export function latin1(b: Uint8Array, start: number, end: number): string {
-  if (end - start <= SLICE) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
-  let s = '';
-  for (let i = start; i < end; i += SLICE) {
-    s += String.fromCharCode.apply(null, b.subarray(i, Math.min(end, i + SLICE)) as unknown as number[]);
-  }
-  return s;
-}
 
 export class Headers {
   /** name0, value0, name1, value1, …: names lowercase, in arrival order */

@@ -9,6 +9,7 @@
  * replaced, so what is sent is what the caller wrote.
  */
 import { DecodeError } from '../../util/errors.js';
+import { latin1 } from '../../util/latin1.js';
 import { utf8Decode } from '../../util/utf8.js';
 import { MqttEncodeError, MqttProtocolError } from './errors.js';
 import type { MqttProtocolCode } from './errors.js';
@@ -19,7 +20,7 @@ export const MAX_VARINT = 268_435_455;
 export const MAX_PACKET_SIZE = 1 + 4 + MAX_VARINT;
 /** The largest string or binary field: a two-byte length. */
 export const MAX_FIELD = 65_535;
-/** ASCII strings up to this long are made by one String.fromCharCode call (an argument list XS's stack takes easily, as utf8Decode's flushes do). */
+/** ASCII strings up to this long take the fast path: latin1() and one regular expression. */
 const ASCII_RUN = 1024;
 /** a character that sends a string (or a topic name) to the byte-by-byte path */
 const NOT_PLAIN = /[^\x01-\x7f]/;
@@ -107,7 +108,7 @@ export class Reader {
 
   /**
    * The common case, printable ASCII, costs native calls only: the bytes become a string in
-   * one String.fromCharCode call and one regular expression confirms there was nothing else
+   * one latin1() call and one regular expression confirms there was nothing else
    * in them (no U+0000, no byte ≥ 0x80; for a topic name, no wildcard). Anything else takes the
    * byte loop, which finds the exact offending byte, and the strict UTF-8 decoder.
    */
@@ -118,7 +119,7 @@ export class Reader {
     const s = this.pos;
     const e = s + len;
     if (len <= ASCII_RUN) {
-      const text = String.fromCharCode.apply(null, b.subarray(s, e) as unknown as number[]);
+      const text = latin1(b, s, e);
       if (!(topic ? NOT_PLAIN_TOPIC : NOT_PLAIN).test(text)) {
         this.pos = e;
         return text;

@@ -4,6 +4,7 @@
  */
 import type { Context } from '../../loop/context.js';
 import type { Wsi, WsiMachine } from '../../loop/wsi.js';
+import { UsageError } from '../../util/errors.js';
 import type { LwsxError } from '../../util/errors.js';
 import { WsConnection } from './connection.js';
 import type { WsConnectionOptions, WsEvent } from './connection.js';
@@ -71,12 +72,15 @@ export class WsSocket {
     return this.wsi.backlogBytes;
   }
 
+  /** Sends a message; after onClose (also a failure's, whose Close is still queued) ERR_WS_STATE. */
   send(data: string | Uint8Array): void {
+    this.checkOpen();
     this.conn.send(data);
     if (!this.dispatching) this.wsi.flush();
   }
 
   ping(data?: Uint8Array | string): void {
+    this.checkOpen();
     this.conn.ping(data);
     if (!this.dispatching) this.wsi.flush();
   }
@@ -133,6 +137,15 @@ export class WsSocket {
           break;
       }
     }
+  }
+
+  /**
+   * The connection still takes sends after a protocol failure until our Close is queued (so the
+   * messages before the bad frame are answered), but once onClose has been reported nothing may
+   * go out ahead of that Close.
+   */
+  private checkOpen(): void {
+    if (this.closeReported) throw new UsageError('ERR_WS_STATE', 'cannot send: the WebSocket has closed', { state: this.conn.state });
   }
 
   private report(err: LwsxError | undefined): void {

@@ -1,6 +1,4 @@
 /** Secure Streams policy: parse, validate, overlay, expand `${metadata}`, serialize. */
-import type { PolicyValidator } from '../../system/policy-load.js';
-import { parsePolicy } from './parser.js';
 
 export * from './errors.js';
 export * from './policy.js';
@@ -14,6 +12,3 @@ export type { SerializeOptions } from './serialize.js';
 export { JsonStream, JsonSyntaxError } from './json-stream.js';
 export type { JsonSink, JsonStreamOptions } from './json-stream.js';
 export { STREAMTYPE_KEYS } from './keys.js';
-
-/** The PolicyValidator the Context uses by default (PolicyLoadNotifier's `validate`). */
-export const policyValidator: PolicyValidator = (text) => parsePolicy(text);

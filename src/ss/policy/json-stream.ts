@@ -178,28 +178,16 @@ export class JsonStream {
   write(chunk: string | Uint8Array): void {
     if (this.state === S.FAILED) throw new UsageError('ERR_JSON_FAILED', 'json: write after an error');
     if (typeof chunk === 'string') {
-      const n = chunk.length;
-      if (n <= SLICE) {
-        this.run(chunk);
-        return;
-      }
-      for (let i = 0; i < n; ) {
-        let piece = chunk.slice(i, i + SLICE);
-        const last = piece.charCodeAt(piece.length - 1);
-        // never part a surrogate pair: the halves would be joined again as two lone ones
-        if (last >= 0xd800 && last <= 0xdbff && i + piece.length < n) piece = piece.slice(0, -1);
-        this.run(piece);
-        i += piece.length;
-      }
+      this.runSliced(chunk);
       return;
     }
     const text = this.utf8.push(chunk);
     if (text !== undefined) {
-      this.run(text);
+      this.runSliced(text);
       return;
     }
     // bad UTF-8: read the valid text before it, then report at that position
-    this.run(this.utf8.validPrefix);
+    this.runSliced(this.utf8.validPrefix);
     this.fail('invalid UTF-8');
   }
 
@@ -211,6 +199,28 @@ export class JsonStream {
     if (this.state !== S.DONE) this.fail('unexpected end of input');
   }
 
+  /** Reads text in runs of at most SLICE characters (see SLICE). */
+  private runSliced(text: string): void {
+    const n = text.length;
+    if (n <= SLICE) {
+      this.run(text);
+      return;
+    }
+    for (let i = 0; i < n; ) {
+      let piece = text.slice(i, i + SLICE);
+      const last = piece.charCodeAt(piece.length - 1);
+      // never part a surrogate pair: the halves would be joined again as two lone ones
+      if (last >= 0xd800 && last <= 0xdbff && i + piece.length < n) piece = piece.slice(0, -1);
+      this.run(piece);
+      i += piece.length;
+    }
+  }
+
+  /**
+   * One run of text. An if/else chain, not a switch: XS leaves a stack slot behind for every
+   * `continue` taken from inside a switch until the function returns, so a long run of them
+   * overflowed its stack. Each branch sets where reading goes on (`next`).
+   */
   private run(s: string): void {
     const n = s.length;
     let i = 0;
@@ -218,71 +228,58 @@ export class JsonStream {
       while (i < n) {
         this.at = i;
         const c = s.charCodeAt(i);
-        switch (this.state) {
-          case S.STRING: {
-            // copy the run of plain characters in one slice, found by native searches (a loop
-            // over charCodeAt costs XS ~40 compute units a character)
-            let j = s.indexOf('"', i);
-            if (j < 0) j = n;
-            const b = s.indexOf('\\', i);
-            if (b >= 0 && b < j) j = b;
-            if (j > i && CONTROL.test(s.slice(i, j))) {
-              j = i;
-              while (s.charCodeAt(j) >= 0x20) j++;
-            }
-            if (j > i) {
-              this.appendString(s, i, j);
-              i = j;
-              continue;
-            }
-            if (c === 0x22) this.endString();
-            else if (c === 0x5c) this.state = S.ESCAPE;
-            else this.failAt(i, 'control character in string');
-            break;
+        const st = this.state;
+        let next = i + 1;
+        if (st === S.STRING) {
+          // copy the run of plain characters in one slice, found by native searches (a loop
+          // over charCodeAt costs XS ~40 compute units a character)
+          let j = s.indexOf('"', i);
+          if (j < 0) j = n;
+          const b = s.indexOf('\\', i);
+          if (b >= 0 && b < j) j = b;
+          if (j > i && CONTROL.test(s.slice(i, j))) {
+            j = i;
+            while (s.charCodeAt(j) >= 0x20) j++;
           }
-          case S.ESCAPE:
-            this.escape(c, i);
-            break;
-          case S.UNICODE: {
-            const h = hexValue(c);
-            if (h < 0) this.failAt(i, 'invalid escape');
-            this.unicode = (this.unicode << 4) | h;
-            if (++this.unicodeDigits === 4) {
-              this.state = S.STRING;
-              this.addChar(this.unicode);
-            }
-            break;
+          if (j > i) {
+            this.appendString(s, i, j);
+            next = j;
+          } else if (c === 0x22) this.endString();
+          else if (c === 0x5c) this.state = S.ESCAPE;
+          else this.failAt(i, 'control character in string');
+        } else if (st === S.ESCAPE) {
+          this.escape(c, i);
+        } else if (st === S.UNICODE) {
+          const h = hexValue(c);
+          if (h < 0) this.failAt(i, 'invalid escape');
+          this.unicode = (this.unicode << 4) | h;
+          if (++this.unicodeDigits === 4) {
+            this.state = S.STRING;
+            this.addChar(this.unicode);
           }
-          case S.NUMBER:
-            if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45 || c === 0x65) {
-              if (this.num.length >= MAX_NUMBER) this.failAt(i, 'number too long');
-              this.num += String.fromCharCode(c);
-              break;
-            }
+        } else if (st === S.NUMBER) {
+          if ((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x45 || c === 0x65) {
+            if (this.num.length >= MAX_NUMBER) this.failAt(i, 'number too long');
+            this.num += String.fromCharCode(c);
+          } else {
             this.endNumber();
-            continue; // the terminator is read again in the new state
-          case S.LITERAL:
-            if (c !== this.literal.charCodeAt(this.literalPos)) this.failAt(i, 'unexpected character');
-            if (++this.literalPos === this.literal.length) {
-              this.sink.literal(this.literal === 'null' ? null : this.literal === 'true');
-              this.afterValue();
-            }
-            break;
-          default:
-            // indentation is most of a pretty-printed policy: skip the whole run here
-            if (c === 0x20 || c === 0x09 || c === 0x0d) {
-              let j = i + 1;
-              while (j < n) {
-                const d = s.charCodeAt(j);
-                if (d !== 0x20 && d !== 0x09 && d !== 0x0d) break;
-                j++;
-              }
-              i = j;
-              continue;
-            }
-            this.structural(c, i);
-        }
-        i++;
+            next = i; // the terminator is read again in the new state
+          }
+        } else if (st === S.LITERAL) {
+          if (c !== this.literal.charCodeAt(this.literalPos)) this.failAt(i, 'unexpected character');
+          if (++this.literalPos === this.literal.length) {
+            this.sink.literal(this.literal === 'null' ? null : this.literal === 'true');
+            this.afterValue();
+          }
+        } else if (c === 0x20 || c === 0x09 || c === 0x0d) {
+          // indentation is most of a pretty-printed policy: skip the whole run here
+          while (next < n) {
+            const d = s.charCodeAt(next);
+            if (d !== 0x20 && d !== 0x09 && d !== 0x0d) break;
+            next++;
+          }
+        } else this.structural(c, i);
+        i = next;
       }
     } catch (e) {
       this.state = S.FAILED;
