@@ -73,8 +73,9 @@ export class PolicyLoadNotifier {
     const next = this.parse(text);
     this.pending = next;
     if (s < SysState.POLICY_VALID) {
-      // if this notifier gave up on the board's policy, it resumes the walk it held
-      const held = this.error !== undefined;
+      // if this notifier is holding POLICY_VALID (the board's policy failed, or is still loading:
+      // a load landing later is ignored), the replacement ends the hold now
+      const held = this.error !== undefined || this.loading;
       this.error = undefined;
       if (held) this.system.resume();
       return next;

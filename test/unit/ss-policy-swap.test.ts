@@ -109,12 +109,22 @@ describe('boot', () => {
     expect(dropped).toEqual([]);
   });
 
+  test('a replacement ends the hold even when the board load never lands', async () => {
+    const { host, ctx, errors } = device(() => new Promise<string>(() => {}));
+    await host.run();
+    expect(ctx.system.state.log.at(-1)).toMatchObject({ kind: 'held', toName: 'POLICY_VALID', heldBy: 'policy' });
+    ctx.policyLoader.replace(NEXT);
+    await host.run();
+    expect(ctx.system.state.stateName).toBe('OPERATIONAL');
+    expect(ctx.policyLoader.policy?.release).toBe('02');
+    expect(errors).toEqual([]);
+  });
+
   test('a board policy landing after the replacement took over changes nothing', async () => {
     let release: (t: string) => void = () => {};
     const { host, ctx, errors, smd, dropped } = device(() => new Promise<string>((r) => { release = r; }));
     await host.run();
-    ctx.policyLoader.replace(NEXT);
-    ctx.system.resume(); // the walk is driven on (here by hand) before the board's load lands
+    ctx.policyLoader.replace(NEXT); // ends the hold: the walk goes on before the board's load lands
     await host.run();
     expect(ctx.system.state.stateName).toBe('OPERATIONAL');
     const next = ctx.policyLoader.policy;
@@ -137,7 +147,6 @@ describe('boot', () => {
     });
     await host.run();
     ctx.policyLoader.replace(NEXT);
-    ctx.system.resume();
     await host.run();
     expect(ctx.system.state.stateName).toBe('OPERATIONAL');
     fail(new Error('flash read failed'));
